@@ -1,0 +1,83 @@
+"""Plain dataclasses for a cleaned, structured document."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+SectionPath = tuple[str, ...]
+"""Headings from the top level down, e.g. ``("參、…", "一、…", "（一）…")``."""
+
+SECTION_SEPARATOR = " › "
+
+
+class BlockKind(str, Enum):
+    """What a block is in the document's structure."""
+
+    TITLE = "title"
+    BYLINE = "byline"
+    HEADING = "heading"
+    PARAGRAPH = "paragraph"
+    CAPTION = "caption"
+    SOURCE = "source"
+    FOOTNOTE = "footnote"
+
+
+@dataclass(frozen=True)
+class Block:
+    """One citable unit of a document: a heading, a paragraph, a caption, a footnote …
+
+    ``text`` is the cleaned, searchable text (footnote markers removed) and equals
+    ``document.text[start:end]``.
+    """
+
+    index: int
+    kind: BlockKind
+    text: str
+    start: int
+    end: int
+    section: SectionPath
+    level: int = 0
+    """Heading level (1 = 壹、/ #, 2 = 一、/ ##, 3 = （一）/ ###); 0 for other blocks."""
+    footnotes: tuple[int, ...] = ()
+    """Numbers of the footnotes this block cites (markers stripped from ``text``)."""
+    footnote_number: int | None = None
+    """For a footnote block, its number."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """A cleaned document: its text, its blocks in reading order, and where it came from."""
+
+    id: str
+    title: str
+    text: str
+    blocks: tuple[Block, ...]
+    source: str
+    content_hash: str
+    """SHA-256 of the original file's bytes."""
+    meta: dict[str, str] = field(default_factory=dict, compare=False)
+
+    def footnote(self, number: int) -> Block | None:
+        """The footnote block with this number, if the document has one."""
+        for block in self.blocks:
+            if block.kind is BlockKind.FOOTNOTE and block.footnote_number == number:
+                return block
+        return None
+
+    def blocks_in(self, start: int, end: int) -> list[Block]:
+        """Blocks that overlap the span ``[start, end)`` of ``text``."""
+        return [b for b in self.blocks if b.start < end and b.end > start]
+
+    def sections(self) -> list[SectionPath]:
+        """Every section path in reading order (the document's outline)."""
+        seen: list[SectionPath] = []
+        for block in self.blocks:
+            if block.kind is BlockKind.HEADING and block.section not in seen:
+                seen.append(block.section)
+        return seen
+
+
+def format_section(section: SectionPath) -> str:
+    """``("參、…", "一、…")`` → ``"參、… › 一、…"``."""
+    return SECTION_SEPARATOR.join(section)

@@ -1,0 +1,237 @@
+"""Turn extracted plain text or Markdown into a structured, cleaned :class:`Document`.
+
+What the parser repairs (text extracted from a paginated original):
+
+- a paragraph, or a word, split by a page break (a blank line in mid-sentence) is rejoined;
+- footnote bodies (``¹ …`` at the foot of a page) are taken out of the paragraph they
+  interrupt and become blocks of their own, placed right after the block that cites them;
+- footnote markers (``¹ ² ³``) are stripped from the searchable text but kept as links;
+- runs of whitespace collapse, and the spaces extraction put between Chinese characters
+  and numbers (``2017 年 5 月``) are dropped. Characters are never changed otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from corpus.model import Block, BlockKind, Document, SectionPath
+
+SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
+_SUPERSCRIPT_VALUE = {c: str(i) for i, c in enumerate(SUPERSCRIPT_DIGITS)}
+_FOOTNOTE_BODY = re.compile(rf"^([{SUPERSCRIPT_DIGITS}]+)\s*(\S.*)$", re.S)
+_FOOTNOTE_MARKER = re.compile(rf"[{SUPERSCRIPT_DIGITS}]+")
+
+_HEADING_PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = (
+    (1, re.compile(r"^[壹貳參叁肆伍陸柒捌玖拾]+、")),
+    (2, re.compile(r"^[一二三四五六七八九十]+、")),
+    (3, re.compile(r"^[（(][一二三四五六七八九十]+[）)]")),
+)
+_MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*$")
+_CAPTION = re.compile(r"^(圖|表|图|Figure|Table)\s*\d+([-.－]\d+)?", re.I)
+_SOURCE = re.compile(r"^(資料來源|资料来源|Source)\s*[：:]", re.I)
+MAX_HEADING_CHARS = 80
+MAX_BYLINE_CHARS = 40
+# A paragraph ending in one of these is complete; otherwise a page break cut it.
+_TERMINAL = "。！？!?…；;：:」』”’）)】》.\"'"
+
+
+def _is_cjk(ch: str) -> bool:
+    if not ch:
+        return False
+    code = ord(ch)
+    return (
+        0x3000 <= code <= 0x9FFF or 0xF900 <= code <= 0xFAFF or 0xFF00 <= code <= 0xFFEF or 0x20000 <= code <= 0x2FA1F
+    )
+
+
+_SPACE_RUN = re.compile(r"[^\S\n]+")
+_CJK = "\u3000-\u9fff\uf900-\uffef"
+_CJK_DIGIT_SPACE = re.compile(rf"(?<=[{_CJK}]) (?=[0-9])|(?<=[0-9]) (?=[{_CJK}])")
+
+
+def normalize_spacing(text: str) -> str:
+    """Collapse whitespace and drop spaces between Chinese characters and digits."""
+    text = _SPACE_RUN.sub(" ", text.replace("\u00a0", " ").replace("\u3000", " ")).strip()
+    return _CJK_DIGIT_SPACE.sub("", text)
+
+
+def _join(left: str, right: str) -> str:
+    """Join two pieces of one paragraph split by a line or page break."""
+    if not left:
+        return right
+    if not right:
+        return left
+    if _is_cjk(left[-1]) or _is_cjk(right[0]):
+        return left + right
+    return left + " " + right
+
+
+def _split_markers(text: str) -> tuple[str, tuple[int, ...]]:
+    numbers = tuple(int("".join(_SUPERSCRIPT_VALUE[c] for c in m.group())) for m in _FOOTNOTE_MARKER.finditer(text))
+    return _FOOTNOTE_MARKER.sub("", text), numbers
+
+
+@dataclass
+class _Item:
+    kind: BlockKind
+    text: str
+    level: int = 0
+    footnotes: list[int] = field(default_factory=list)
+    footnote_number: int | None = None
+
+
+def _raw_paragraphs(text: str) -> list[str]:
+    """Blank-line separated groups of lines, each joined into one string."""
+    groups: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        line = line.strip()
+        if not line:
+            if current:
+                groups.append(current)
+            current = ""
+            continue
+        current = _join(current, line)
+    if current:
+        groups.append(current)
+    return groups
+
+
+def _heading_level(text: str, markdown: bool) -> tuple[int, str] | None:
+    if markdown:
+        m = _MARKDOWN_HEADING.match(text)
+        if m:
+            return len(m.group(1)), m.group(2)
+    if len(text) > MAX_HEADING_CHARS or text.endswith(("。", "；", "，")):
+        return None
+    for level, pattern in _HEADING_PATTERNS:
+        if pattern.match(text):
+            return level, text
+    return None
+
+
+def _classify(groups: list[str], markdown: bool) -> list[_Item]:
+    items: list[_Item] = []
+    seen_heading = False
+    for raw in groups:
+        text = normalize_spacing(raw)
+        if not text:
+            continue
+        body = _FOOTNOTE_BODY.match(text)
+        if body:
+            number = int("".join(_SUPERSCRIPT_VALUE[c] for c in body.group(1)))
+            items.append(_Item(BlockKind.FOOTNOTE, body.group(2).strip(), footnote_number=number))
+            continue
+        clean, markers = _split_markers(text)
+        clean = normalize_spacing(clean)
+        heading = _heading_level(clean, markdown)
+        if heading and not items and ((markdown and heading[0] == 1) or not markdown):
+            items.append(_Item(BlockKind.TITLE, heading[1] if markdown else clean, footnotes=list(markers)))
+        elif heading:
+            seen_heading = True
+            items.append(_Item(BlockKind.HEADING, heading[1], level=heading[0], footnotes=list(markers)))
+        elif not items and len(clean) <= MAX_HEADING_CHARS and not clean.endswith("。"):
+            items.append(_Item(BlockKind.TITLE, clean, footnotes=list(markers)))
+        elif _CAPTION.match(clean) and len(clean) <= MAX_HEADING_CHARS:
+            items.append(_Item(BlockKind.CAPTION, clean, footnotes=list(markers)))
+        elif _SOURCE.match(clean):
+            items.append(_Item(BlockKind.SOURCE, clean, footnotes=list(markers)))
+        elif (
+            not seen_heading
+            and items
+            and items[-1].kind in (BlockKind.TITLE, BlockKind.BYLINE)
+            and len(clean) <= MAX_BYLINE_CHARS
+            and not any(p in clean for p in "。，；.,;!?！？")
+        ):
+            items.append(_Item(BlockKind.BYLINE, clean, footnotes=list(markers)))
+        else:
+            items.append(_Item(BlockKind.PARAGRAPH, clean, footnotes=list(markers)))
+    return items
+
+
+def _repair_page_breaks(items: list[_Item]) -> list[_Item]:
+    """Rejoin paragraphs cut by a page break; footnote bodies in between do not interrupt."""
+    out: list[_Item] = []
+    open_paragraph: _Item | None = None
+    for item in items:
+        if item.kind is BlockKind.FOOTNOTE:
+            out.append(item)
+            continue
+        if item.kind is BlockKind.PARAGRAPH and open_paragraph is not None:
+            open_paragraph.text = _join(open_paragraph.text, item.text)
+            open_paragraph.footnotes.extend(item.footnotes)
+        else:
+            out.append(item)
+            open_paragraph = item if item.kind is BlockKind.PARAGRAPH else None
+        if open_paragraph is not None and open_paragraph.text.endswith(tuple(_TERMINAL)):
+            open_paragraph = None
+    return out
+
+
+def _place_footnotes(items: list[_Item]) -> list[_Item]:
+    """Put each footnote body right after the first block that cites it."""
+    bodies = {i.footnote_number: i for i in items if i.kind is BlockKind.FOOTNOTE}
+    placed: set[int | None] = set()
+    ordered: list[_Item] = []
+    for item in items:
+        if item.kind is BlockKind.FOOTNOTE:
+            continue
+        ordered.append(item)
+        for number in item.footnotes:
+            if number in bodies and number not in placed:
+                ordered.append(bodies[number])
+                placed.add(number)
+    ordered.extend(i for i in items if i.kind is BlockKind.FOOTNOTE and i.footnote_number not in placed)
+    return ordered
+
+
+def parse_text(
+    text: str,
+    *,
+    doc_id: str,
+    source: str = "",
+    content_hash: str | None = None,
+    markdown: bool = False,
+) -> Document:
+    """Parse extracted text (or Markdown when ``markdown``) into a :class:`Document`."""
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff"))
+    items = _place_footnotes(_repair_page_breaks(_classify(_raw_paragraphs(text), markdown)))
+
+    title = next((i.text for i in items if i.kind is BlockKind.TITLE), doc_id)
+    blocks: list[Block] = []
+    parts: list[str] = []
+    offset = 0
+    path: list[tuple[int, str]] = []
+    citing_section: dict[int, SectionPath] = {}
+    for item in items:
+        if item.kind is BlockKind.HEADING:
+            path = [p for p in path if p[0] < item.level] + [(item.level, item.text)]
+        section: SectionPath = tuple(p[1] for p in path)
+        if item.kind is BlockKind.FOOTNOTE:
+            base = citing_section.get(item.footnote_number or 0, section)
+            section = (*base, f"註{item.footnote_number}")
+        for number in item.footnotes:
+            citing_section.setdefault(number, section)
+        if parts:
+            offset += 2
+        blocks.append(
+            Block(
+                index=len(blocks),
+                kind=item.kind,
+                text=item.text,
+                start=offset,
+                end=offset + len(item.text),
+                section=section,
+                level=item.level,
+                footnotes=tuple(dict.fromkeys(item.footnotes)),
+                footnote_number=item.footnote_number,
+            )
+        )
+        parts.append(item.text)
+        offset += len(item.text)
+    clean = "\n\n".join(parts)
+    digest = content_hash or hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return Document(id=doc_id, title=title, text=clean, blocks=tuple(blocks), source=source, content_hash=digest)

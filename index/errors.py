@@ -1,0 +1,9 @@
+"""Errors raised while building or loading an index."""
+
+
+class IndexBuildError(Exception):
+    """An index cannot be built or loaded; the message says what to do."""
+
+
+class EmbedderUnavailableError(IndexBuildError, ImportError):
+    """An embedding model's package is missing or fails to load; the message names what to install."""

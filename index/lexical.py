@@ -1,0 +1,43 @@
+"""BM25 over :func:`index.tokenize.tokenize` tokens, with ``bm25s`` (sparse matrices, no pickle)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from index.tokenize import tokenize
+
+
+class LexicalIndex:
+    """A BM25 index: ``LexicalIndex.build(texts)``, then ``scores(query)`` for every passage."""
+
+    def __init__(self, bm25: object, size: int) -> None:
+        self._bm25 = bm25
+        self.size = size
+
+    @classmethod
+    def build(cls, texts: Sequence[str], *, k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
+        import bm25s
+
+        bm25 = bm25s.BM25(k1=k1, b=b)
+        bm25.index([tokenize(t) for t in texts], show_progress=False)
+        return cls(bm25, len(texts))
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every passage for ``query`` (zeros when it has no usable token)."""
+        tokens = [t for t in tokenize(query) if t in self._bm25.vocab_dict]  # type: ignore[attr-defined]
+        if not tokens or self.size == 0:
+            return np.zeros(self.size, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)  # type: ignore[attr-defined]
+
+    def save(self, directory: Path) -> None:
+        self._bm25.save(str(directory), allow_pickle=False, show_progress=False)  # type: ignore[attr-defined]
+
+    @classmethod
+    def load(cls, directory: Path, size: int) -> LexicalIndex:
+        import bm25s
+
+        bm25 = bm25s.BM25.load(str(directory), allow_pickle=False, show_progress=False)
+        return cls(bm25, size)

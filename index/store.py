@@ -1,0 +1,226 @@
+"""The passage index: passages, one FAISS index per embedder, and BM25; saved as files, no pickle.
+
+Layout of a saved index directory::
+
+    manifest.json        key, settings, documents, passages (JSON)
+    dense-<n>.faiss      faiss.write_index, one per embedder, rows in passage order
+    bm25/                bm25s arrays (.npy) and vocabulary (.json)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from corpus.model import Document, format_section
+from index.chunking import ChunkSplitter, Passage
+from index.embedders import Embedder
+from index.embedding_cache import EmbeddingCache, ProgressCallback
+from index.errors import IndexBuildError
+from index.lexical import LexicalIndex
+
+FORMAT_VERSION = 1
+MANIFEST = "manifest.json"
+HEADER_MODES = ("none", "section", "title+section")
+
+
+def embedding_text(passage: Passage, document: Document, header: str) -> str:
+    """What is embedded for a passage: optionally its section path (and title) above its text."""
+    if header == "none":
+        return passage.content
+    parts = [document.title] if header == "title+section" else []
+    parts.extend(s for s in passage.section if s not in passage.content)
+    return "\n".join([format_section(tuple(parts))] if parts else []) + ("\n" if parts else "") + passage.content
+
+
+class PassageIndex:
+    """Passages with their dense (FAISS, inner product on normalised vectors) and BM25 indexes."""
+
+    def __init__(
+        self,
+        passages: Sequence[Passage],
+        dense: dict[str, Any],
+        lexical: LexicalIndex,
+        manifest: dict[str, Any],
+    ) -> None:
+        self.passages = list(passages)
+        self.dense = dense
+        self.lexical = lexical
+        self.manifest = manifest
+        self._row = {p.id: i for i, p in enumerate(self.passages)}
+
+    @property
+    def key(self) -> str:
+        return str(self.manifest["key"])
+
+    def row(self, passage_id: str) -> int | None:
+        return self._row.get(passage_id)
+
+    def search_dense(self, embedder_name: str, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Rows and cosine scores of the ``k`` nearest passages."""
+        index = self.dense[embedder_name]
+        k = min(k, index.ntotal)
+        if k <= 0:
+            return []
+        scores, rows = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
+        return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
+
+    def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Rows and BM25 scores of the ``k`` best passages with a score above zero."""
+        scores = self.lexical.scores(query)
+        if k <= 0 or not len(scores):
+            return []
+        top = np.argsort(-scores, kind="stable")[:k]
+        return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
+
+    def save(self, directory: Path) -> None:
+        """Write to a temporary sibling and rename it into place, so readers never see half an index."""
+        import faiss
+
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        tmp = directory.parent / f".{directory.name}.tmp-{os.getpid()}-{time.monotonic_ns()}"
+        tmp.mkdir()
+        try:
+            for i, name in enumerate(self.manifest["embedders"]):
+                faiss.write_index(self.dense[name], str(tmp / f"dense-{i}.faiss"))
+            self.lexical.save(tmp / "bm25")
+            manifest = dict(self.manifest, passages=[asdict(p) for p in self.passages])
+            (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), "utf-8")
+            if directory.exists():
+                shutil.rmtree(directory)
+            os.replace(tmp, directory)
+        finally:
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
+
+    @classmethod
+    def load(cls, directory: Path, expected_key: str | None = None) -> PassageIndex:
+        """Read an index written by :meth:`save`; raise :class:`IndexBuildError` if it is unusable."""
+        import faiss
+
+        try:
+            manifest = json.loads((directory / MANIFEST).read_text("utf-8"))
+            if manifest.get("format") != FORMAT_VERSION:
+                raise IndexBuildError(f"{directory}: index format {manifest.get('format')} is not {FORMAT_VERSION}")
+            if expected_key is not None and manifest.get("key") != expected_key:
+                raise IndexBuildError(f"{directory}: the manifest does not match the documents and settings")
+            passages = [
+                Passage(**dict(p, section=tuple(p["section"]), footnotes=tuple(p["footnotes"])))
+                for p in manifest.pop("passages")
+            ]
+            dense = {
+                name: faiss.read_index(str(directory / f"dense-{i}.faiss"))
+                for i, name in enumerate(manifest["embedders"])
+            }
+            lexical = LexicalIndex.load(directory / "bm25", len(passages))
+        except IndexBuildError:
+            raise
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+            raise IndexBuildError(f"{directory}: the cached index cannot be read ({exc})") from exc
+        if any(index.ntotal != len(passages) for index in dense.values()):
+            raise IndexBuildError(f"{directory}: the cached vectors do not match the passages")
+        return cls(passages, dense, lexical, manifest)
+
+
+class IndexBuilder:
+    """Chunk, embed (with an embedding cache) and index documents.
+
+    ``header`` chooses what is embedded above each passage: ``"none"``, ``"section"`` (its
+    section path) or ``"title+section"``.
+    """
+
+    def __init__(
+        self,
+        splitter: ChunkSplitter,
+        embedders: Sequence[Embedder],
+        *,
+        header: str = "section",
+        embedding_cache: EmbeddingCache | None = None,
+    ) -> None:
+        if header not in HEADER_MODES:
+            raise ValueError(f"header must be one of {HEADER_MODES}, got {header!r}")
+        names = [e.name for e in embedders]
+        if len(set(names)) != len(names):
+            raise ValueError(f"embedders must differ, got {names}")
+        self.splitter = splitter
+        self.embedders = list(embedders)
+        self.header = header
+        self.embedding_cache = embedding_cache or EmbeddingCache(None)
+
+    def key(self, documents: Sequence[Document]) -> str:
+        """Hash of everything the index depends on: documents, chunking, embedders, format."""
+        spec = {
+            "format": FORMAT_VERSION,
+            "documents": [[d.id, d.content_hash] for d in documents],
+            "splitter": self.splitter.settings,
+            "embedders": [e.name for e in self.embedders],
+            "header": self.header,
+            "lexical": "bm25s-k1.2-b0.75-cjk-bigram-v1",
+        }
+        return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
+
+    def run(self, documents: Sequence[Document], progress: ProgressCallback | None = None) -> PassageIndex:
+        """Build the index of ``documents`` in memory."""
+        import faiss
+
+        passages = self.splitter.run(list(documents))
+        if not passages:
+            raise IndexBuildError("the documents contain no text to index")
+        by_id = {d.id: d for d in documents}
+        texts = [embedding_text(p, by_id[p.doc_id], self.header) for p in passages]
+        dense: dict[str, Any] = {}
+        for embedder in self.embedders:
+            vectors = self.embedding_cache.embed(embedder, texts, progress)
+            index = faiss.IndexFlatIP(vectors.shape[1])
+            index.add(vectors)
+            dense[embedder.name] = index
+        lexical = LexicalIndex.build([f"{format_section(p.section)}\n{p.content}" for p in passages])
+        manifest = {
+            "format": FORMAT_VERSION,
+            "key": self.key(documents),
+            "embedders": [e.name for e in self.embedders],
+            "splitter": self.splitter.settings,
+            "header": self.header,
+            "documents": [
+                {"id": d.id, "title": d.title, "source": d.source, "content_hash": d.content_hash} for d in documents
+            ],
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+        return PassageIndex(passages, dense, lexical, manifest)
+
+
+def load_or_build(
+    documents: Sequence[Document],
+    builder: IndexBuilder,
+    index_root: Path | None,
+    *,
+    rebuild: bool = False,
+    progress: ProgressCallback | None = None,
+) -> tuple[PassageIndex, bool]:
+    """The cached index for these documents and settings, built (and saved) if missing.
+
+    Returns ``(index, built)``. A cached index that cannot be read is rebuilt; a cache
+    directory that cannot be written only costs the saving.
+    """
+    key = builder.key(documents)
+    directory = index_root / key if index_root is not None else None
+    if directory is not None and not rebuild and (directory / MANIFEST).exists():
+        try:
+            return PassageIndex.load(directory, expected_key=key), False
+        except IndexBuildError:
+            pass  # fall through and rebuild
+    index = builder.run(documents, progress)
+    if directory is not None:
+        with contextlib.suppress(OSError):  # read-only or full disk: serve from memory
+            index.save(directory)
+    return index, True

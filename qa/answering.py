@@ -1,0 +1,108 @@
+"""Extractive answers: the best sentence or two of the top passages, with ``[n]`` markers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.embedders import Embedder
+from index.tokenize import tokenize
+from qa.language import AnalyzedQuery, Language
+from qa.model import Answer, Citation, Quote
+
+_SENTENCE_END = re.compile(r"[。！？!?；;]+[」』”’）)]*|\n+")
+
+NO_ANSWER: dict[Language, str] = {
+    "zh-Hant": "文件中沒有找到這個問題的答案；以下是最接近的段落。",
+    "zh-Hans": "文件中没有找到这个问题的答案；以下是最接近的段落。",
+    "en": "The document does not seem to answer this question; the closest passages are listed below.",
+}
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of a cited passage, with its span in the document text."""
+
+    citation: Citation
+    rank: int
+    text: str
+    start: int
+    end: int
+
+
+def split_sentences(citation: Citation, rank: int = 0) -> list[Sentence]:
+    """Sentences of a passage (ending at 。！？； or a line break), with document offsets."""
+    out: list[Sentence] = []
+    pos = 0
+    text = citation.text
+    for match in [*_SENTENCE_END.finditer(text), None]:
+        end = match.end() if match else len(text)
+        piece = text[pos:end]
+        stripped = piece.strip()
+        if stripped:
+            lead = len(piece) - len(piece.lstrip())
+            s = citation.start + pos + lead
+            out.append(Sentence(citation, rank, stripped, s, s + len(stripped)))
+        pos = end
+    return out
+
+
+class ExtractiveAnswerer:
+    """Choose the answering sentence(s) across the top passages.
+
+    A sentence scores by how much of the question it covers (characters, bigrams and words), by
+    its similarity to the question under ``embedder`` (if given), and by its passage's rank.
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        *,
+        passages: int = 3,
+        max_sentences: int = 2,
+        max_chars: int = 160,
+    ) -> None:
+        if passages < 1 or max_sentences < 1 or max_chars < 1:
+            raise ValueError("passages, max_sentences and max_chars must be at least 1")
+        self.embedder = embedder
+        self.passages = passages
+        self.max_sentences = max_sentences
+        self.max_chars = max_chars
+
+    def _scores(self, query: AnalyzedQuery, sentences: list[Sentence]) -> np.ndarray:
+        q_tokens = set(tokenize(query.search_text))
+        weight = {t: 2.0 if len(t) > 1 else 1.0 for t in q_tokens}
+        total = sum(weight.values()) or 1.0
+        lexical = np.array([sum(weight[t] for t in q_tokens.intersection(tokenize(s.text))) / total for s in sentences])
+        prior = np.array([0.3 / (1 + s.rank) for s in sentences])
+        scores = lexical + prior
+        if self.embedder is not None:
+            q = self.embedder.embed_queries([query.search_text])[0]
+            vectors = self.embedder.embed_documents([s.text for s in sentences])
+            scores = scores + vectors @ q
+        return scores
+
+    def run(self, query: AnalyzedQuery, citations: Sequence[Citation], *, abstain: bool = False) -> Answer:
+        """An :class:`Answer` citing ``citations`` (best first)."""
+        if abstain or not citations:
+            return Answer(query.text, NO_ANSWER[query.language], True, tuple(citations), (), query.language)
+        sentences = [s for rank, c in enumerate(citations[: self.passages]) for s in split_sentences(c, rank)]
+        scores = self._scores(query, sentences)
+        order = np.argsort(-scores, kind="stable")
+        chosen: list[Sentence] = [sentences[order[0]]]
+        for i in order[1:]:
+            s = sentences[i]
+            if len(chosen) >= self.max_sentences or scores[i] < 0.85 * scores[order[0]]:
+                break
+            if sum(len(c.text) for c in chosen) + len(s.text) <= self.max_chars and s.text not in [
+                c.text for c in chosen
+            ]:
+                chosen.append(s)
+        chosen.sort(key=lambda s: (s.rank, s.start))
+        markers = {c.id: i for i, c in enumerate(citations, start=1)}
+        quotes = tuple(Quote(s.citation.id, markers[s.citation.id], s.text, s.start, s.end) for s in chosen)
+        text = " ".join(f"{q.text} [{q.marker}]" for q in quotes)
+        return Answer(query.text, text, False, tuple(citations), quotes, query.language)

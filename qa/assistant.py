@@ -1,0 +1,164 @@
+"""The public entry point: :class:`Assistant` answers questions over indexed documents."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from corpus.loading import DocumentLoader, load_default_document
+from corpus.model import Document
+from index.chunking import ChunkSplitter, Passage
+from index.embedders import Embedder, load_embedder
+from index.embedding_cache import EmbeddingCache
+from index.store import IndexBuilder, PassageIndex, load_or_build
+from qa.answering import ExtractiveAnswerer
+from qa.config import Settings
+from qa.errors import InvalidRequestError, UnknownCitationError
+from qa.language import AnalyzedQuery, analyze
+from qa.model import Answer, Citation, PassageContext
+from qa.progress import terminal_progress
+from qa.retrieval import LEXICAL, DenseRetriever, Hit, LexicalRetriever, RankFuser
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+MAX_K = 100
+
+
+class Assistant:
+    """Cited-passage question answering over documents (the bundled chapter by default).
+
+    >>> assistant = Assistant()
+    >>> answer = assistant.ask("川金會在哪一天舉行？")
+    >>> answer.citations[0].id in answer.text or answer.abstained
+    False
+    """
+
+    def __init__(
+        self,
+        documents: Sequence[Document] | None = None,
+        settings: Settings | None = None,
+        *,
+        embedders: Sequence[Embedder] | None = None,
+        rebuild: bool = False,
+    ) -> None:
+        self.settings = settings or Settings()
+        self.documents: tuple[Document, ...] = tuple(documents) if documents else (load_default_document(),)
+        if embedders is None:
+            self._keys = list(self.settings.embedders)
+            self.embedders = [load_embedder(spec) for spec in self._keys]
+        else:
+            self.embedders = list(embedders)
+            self._keys = [e.name for e in self.embedders]
+        cache = self.settings.cache_dir
+        builder = IndexBuilder(
+            ChunkSplitter(self.settings.chunk_size, self.settings.chunk_overlap),
+            self.embedders,
+            header=self.settings.header,
+            embedding_cache=EmbeddingCache(cache / "embeddings" if cache else None),
+        )
+        with terminal_progress(self.settings.progress) as progress:
+            self.index, self.index_built = load_or_build(
+                self.documents, builder, cache / "indexes" if cache else None, rebuild=rebuild, progress=progress
+            )
+        self._documents = {d.id: d for d in self.documents}
+        self._dense = [
+            (key, DenseRetriever(self.index, e, self.settings.candidates))
+            for key, e in zip(self._keys, self.embedders, strict=True)
+        ]
+        self._lexical = LexicalRetriever(self.index, self.settings.candidates)
+        self._fuser = RankFuser(self.settings.fusion_weights, k=self.settings.rrf_k)
+        sentence_embedder = next((e for k, e in zip(self._keys, self.embedders, strict=True) if k == "use"), None)
+        self._answerer = ExtractiveAnswerer(sentence_embedder)
+
+    @classmethod
+    def from_paths(cls, paths: Iterable[str | Path], settings: Settings | None = None, **kwargs: object) -> Assistant:
+        """An assistant over the user's own UTF-8 ``.txt`` / ``.md`` files."""
+        return cls(DocumentLoader().run(paths), settings, **kwargs)  # type: ignore[arg-type]
+
+    # -- requests -------------------------------------------------------------------------
+    def _query(self, question: str) -> AnalyzedQuery:
+        if not isinstance(question, str):
+            raise InvalidRequestError(f"the question must be text, not {type(question).__name__}")
+        text = _CONTROL.sub(" ", question).strip()[: self.settings.max_question_chars].strip()
+        if not text:
+            raise InvalidRequestError("the question is empty; type a question about the document")
+        return analyze(text)
+
+    @staticmethod
+    def _check_k(k: int) -> int:
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise InvalidRequestError(f"k must be a whole number, not {k!r}")
+        if k < 1:
+            raise InvalidRequestError(f"k must be at least 1, got {k}")
+        return min(k, MAX_K)
+
+    def _retrieve(self, query: AnalyzedQuery, k: int) -> tuple[list[Hit], dict[str, list[Hit]]]:
+        depth = max(k, self.settings.candidates)
+        rankings: dict[str, list[Hit]] = {key: r.run(query, depth) for key, r in self._dense}
+        rankings[LEXICAL] = self._lexical.run(query, depth)
+        return self._fuser.run(rankings, query.language), rankings
+
+    def _citation(self, passage: Passage, score: float | None = None) -> Citation:
+        return Citation(
+            id=passage.id,
+            doc_id=passage.doc_id,
+            doc_title=self._documents[passage.doc_id].title,
+            section=passage.section,
+            text=passage.content,
+            start=passage.start,
+            end=passage.end,
+            score=score,
+            footnotes=passage.footnotes,
+        )
+
+    def search(self, query: str, k: int = 10) -> list[Citation]:
+        """The ``k`` best passages for ``query``, best first."""
+        k = self._check_k(k)
+        fused, _ = self._retrieve(self._query(query), k)
+        return [self._citation(self.index.passages[h.row], round(h.score, 6)) for h in fused[:k]]
+
+    def ask(self, question: str, k: int = 5) -> Answer:
+        """A short extractive answer with ``[n]`` markers and the ``k`` cited passages."""
+        k = self._check_k(k)
+        query = self._query(question)
+        fused, rankings = self._retrieve(query, k)
+        citations = [self._citation(self.index.passages[h.row], round(h.score, 6)) for h in fused[:k]]
+        floors = self.settings.abstain_floor
+        below_floor = any(key in floors and (not hits or hits[0].score < floors[key]) for key, hits in rankings.items())
+        abstain = below_floor or not any(rankings.values())
+        return self._answerer.run(query, citations, abstain=abstain)
+
+    def cite(self, citation_id: str) -> Citation:
+        """The passage with this id; :class:`UnknownCitationError` if there is none."""
+        key = citation_id.strip() if isinstance(citation_id, str) else ""
+        row = self.index.row(key)
+        if row is None:
+            raise UnknownCitationError(
+                f"unknown citation id {citation_id!r}; ids look like 'p1a2b3c4' and come from ask or search"
+            )
+        return self._citation(self.index.passages[row])
+
+    def context(self, citation_id: str, chars: int = 200) -> PassageContext:
+        """The passage in place: up to ``chars`` characters around it and the footnotes it cites."""
+        citation = self.cite(citation_id)
+        text = self._documents[citation.doc_id].text
+        footnotes = tuple(
+            self._citation(p)
+            for p in self.index.passages
+            if p.doc_id == citation.doc_id and p.is_footnote and p.section[-1] in {f"註{n}" for n in citation.footnotes}
+        )
+        return PassageContext(
+            citation=citation,
+            before=text[max(0, citation.start - chars) : citation.start],
+            after=text[citation.end : citation.end + chars],
+            footnotes=footnotes,
+        )
+
+    @property
+    def passages(self) -> list[Citation]:
+        """Every indexed passage in reading order."""
+        return [self._citation(p) for p in self.index.passages]
+
+    @property
+    def passage_index(self) -> PassageIndex:
+        return self.index

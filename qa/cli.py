@@ -1,0 +1,164 @@
+"""The ``qa`` command: ask, search, cite and index from a terminal or a script."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from corpus.errors import CorpusError
+from index.errors import IndexBuildError
+from qa.config import Settings
+from qa.errors import QAError
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--doc",
+        action="append",
+        metavar="PATH",
+        help="a UTF-8 .txt or .md document to use instead of the bundled chapter (repeatable)",
+    )
+    common.add_argument("--cache-dir", type=Path, help="where indexes are kept (default: the per-user cache)")
+    common.add_argument(
+        "--embedders",
+        help="comma-separated embedders: e5, use, st:<sentence-transformers model or path> (default: e5,use)",
+    )
+    common.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+    parser = argparse.ArgumentParser(
+        prog="qa", description="Cited-passage answers from the Korean-Peninsula security chapter (or your documents)."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    ask = sub.add_parser("ask", parents=[common], help="answer a question with cited passages")
+    ask.add_argument("question")
+    ask.add_argument("-k", type=int, default=5, help="how many passages to cite (default 5)")
+    search = sub.add_parser("search", parents=[common], help="list the passages that best match a query")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=10, help="how many passages (default 10)")
+    cite = sub.add_parser("cite", parents=[common], help="show a cited passage in place, by its id")
+    cite.add_argument("id")
+    cite.add_argument("-k", type=int, default=200, help="characters of context on each side (default 200)")
+    index = sub.add_parser("index", parents=[common], help="build the index (if needed) and show what it holds")
+    index.add_argument("--rebuild", action="store_true", help="rebuild even if a cached index exists")
+    index.add_argument("-k", type=int, default=0, help="also list the first k passages")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings()
+    if args.cache_dir is not None:
+        settings = replace(settings, cache_dir=args.cache_dir)
+    if args.embedders:
+        settings = replace(settings, embedders=tuple(e.strip() for e in args.embedders.split(",") if e.strip()))
+    return settings
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.panel import Panel
+
+    from qa.assistant import Assistant
+
+    console = Console(highlight=False)
+    settings = _settings(args)
+    rebuild = getattr(args, "rebuild", False)
+    if args.doc:
+        assistant = Assistant.from_paths(args.doc, settings, rebuild=rebuild)
+    else:
+        assistant = Assistant(settings=settings, rebuild=rebuild)
+
+    def show_citation(n: int, c: Any) -> None:
+        score = "" if c.score is None else f"  score {c.score:.4f}"
+        console.print(f"[bold cyan][{n}][/] [bold]{c.id}[/]  [dim]{escape(c.section_path or c.doc_title)}{score}[/]")
+        console.print(escape(c.text), style=None)
+        console.print()
+
+    if args.command == "ask":
+        answer = assistant.ask(args.question, k=args.k)
+        if args.json:
+            _print_json(answer.to_dict())
+            return 0
+        style = "yellow" if answer.abstained else "green"
+        console.print(Panel(escape(answer.text), title="answer", title_align="left", border_style=style))
+        for n, c in enumerate(answer.citations, start=1):
+            show_citation(n, c)
+    elif args.command == "search":
+        results = assistant.search(args.query, k=args.k)
+        if args.json:
+            _print_json([c.to_dict() for c in results])
+            return 0
+        for n, c in enumerate(results, start=1):
+            show_citation(n, c)
+    elif args.command == "cite":
+        context = assistant.context(args.id, chars=max(0, args.k))
+        if args.json:
+            _print_json(context.to_dict())
+            return 0
+        c = context.citation
+        console.print(f"[bold]{c.id}[/]  {escape(c.doc_title)}")
+        console.print(f"[dim]{escape(c.section_path)}[/]  [dim]characters {c.start}–{c.end}[/]")
+        console.print()
+        console.print(
+            f"[dim]…{escape(context.before)}[/][bold reverse]{escape(c.text)}[/][dim]{escape(context.after)}…[/]"
+        )
+        for f in context.footnotes:
+            console.print()
+            console.print(f"[bold cyan]{escape(f.section[-1])}[/] [bold]{f.id}[/]  {escape(f.text)}")
+    elif args.command == "index":
+        index = assistant.passage_index
+        passages = assistant.passages
+        info = {
+            "key": index.key,
+            "built_now": assistant.index_built,
+            "directory": str(settings.cache_dir / "indexes" / index.key) if settings.cache_dir else None,
+            "documents": index.manifest["documents"],
+            "embedders": index.manifest["embedders"],
+            "splitter": index.manifest["splitter"],
+            "passages": len(passages),
+            "mean_passage_chars": round(sum(len(p.text) for p in passages) / max(1, len(passages)), 1),
+        }
+        if args.json:
+            _print_json(dict(info, first_passages=[p.to_dict() for p in passages[: max(0, args.k)]]))
+            return 0
+        for key, value in info.items():
+            if key == "documents":
+                for d in value:
+                    console.print(
+                        f"[bold]document[/] {escape(d['id'])}: {escape(d['title'])}  [dim]{escape(d['source'])}[/]"
+                    )
+            else:
+                console.print(f"[bold]{key}[/] {escape(str(value))}")
+        for n, c in enumerate(passages[: max(0, args.k)], start=1):
+            show_citation(n, c)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command; errors become one line on stderr and a non-zero exit."""
+    args = _parser().parse_args(argv)
+    try:
+        return _run(args)
+    except (QAError, CorpusError, IndexBuildError) as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("qa: interrupted", file=sys.stderr)
+        return 130
+    except (OSError, ValueError) as exc:
+        print(f"qa: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

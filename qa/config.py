@@ -1,0 +1,63 @@
+"""Settings of the assistant: one dataclass, passed down to every stage."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from platformdirs import user_cache_dir
+
+APP_NAME = "peninsula-qa"
+
+# Weighted reciprocal-rank fusion, calibrated per query language on ../shared/eval/dev.jsonl with
+# ``benchmarks/dev_eval.py --grid``: BM25 on Chinese characters is the strongest member for Chinese
+# questions, the multilingual dense models carry English questions over to the Chinese text.
+DEFAULT_FUSION_WEIGHTS: dict[str, dict[str, float]] = {
+    "zh-Hant": {"e5": 1.0, "use": 1.0, "bm25": 3.0},
+    "zh-Hans": {"e5": 1.0, "use": 1.0, "bm25": 3.0},
+    "en": {"e5": 1.0, "use": 2.0, "bm25": 0.5},
+}
+
+# USE cosines are spread out and comparable across questions: on dev.jsonl every answerable
+# question's best passage scores >= 0.23, while off-topic questions ("What is the weather in
+# Paris?", "今天天氣如何") score <= 0.18. e5 cosines sit at 0.75-0.9 for any text: no floor.
+DEFAULT_ABSTAIN_FLOOR: dict[str, float] = {"use": 0.2}
+
+
+def default_cache_dir() -> Path:
+    """The per-user cache directory (e.g. ``~/.cache/peninsula-qa`` on Linux)."""
+    return Path(user_cache_dir(APP_NAME, appauthor=False))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything that shapes indexing and answering.
+
+    ``embedders`` are ``"e5"``, ``"use"`` or ``"st:<sentence-transformers model or path>"``;
+    fusion weights are keyed by query language and by embedder spec or ``"bm25"``.
+    """
+
+    cache_dir: Path | None = field(default_factory=default_cache_dir)
+    """Where indexes and embeddings are kept; ``None`` keeps everything in memory."""
+    chunk_size: int = 300
+    chunk_overlap: int = 50
+    header: str = "section"
+    embedders: tuple[str, ...] = ("e5", "use")
+    fusion_weights: dict[str, dict[str, float]] = field(default_factory=lambda: DEFAULT_FUSION_WEIGHTS)
+    rrf_k: int = 60
+    candidates: int = 50
+    """How many passages each retriever returns to the fusion."""
+    abstain_floor: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_ABSTAIN_FLOOR))
+    """Abstain when an embedder's best cosine is below its floor (keys as in ``fusion_weights``)."""
+    max_question_chars: int = 2000
+    """Longer questions are answered on their first ``max_question_chars`` characters."""
+    progress: bool | None = None
+    """Show a progress bar while indexing: ``None`` = when stderr is a terminal."""
+
+    def __post_init__(self) -> None:
+        if not self.embedders and not self.fusion_weights:
+            raise ValueError("settings need at least one embedder or the lexical index")
+        if self.candidates < 1:
+            raise ValueError("candidates must be at least 1")
+        if self.max_question_chars < 1:
+            raise ValueError("max_question_chars must be at least 1")

@@ -1,0 +1,76 @@
+"""What the assistant returns: citations (passages with their place in a document) and answers."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from corpus.model import SectionPath, format_section
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A passage of an indexed document, citable by ``id``.
+
+    ``text == document.text[start:end]`` of the cleaned document ``doc_id``; ``score`` is the
+    retrieval score (fused), ``None`` when the citation was looked up by id.
+    """
+
+    id: str
+    doc_id: str
+    doc_title: str
+    section: SectionPath
+    text: str
+    start: int
+    end: int
+    score: float | None = None
+    footnotes: tuple[int, ...] = ()
+    """Numbers of the footnotes that the passage cites (see :meth:`Assistant.context`)."""
+
+    @property
+    def section_path(self) -> str:
+        """The section path as one string: ``"參、… › 一、… › （一）…"``."""
+        return format_section(self.section)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A sentence of the answer, taken from a cited passage (offsets into the document text)."""
+
+    citation_id: str
+    marker: int
+    """The ``[n]`` that refers to ``Answer.citations[n - 1]``."""
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A short extractive answer with ``[n]`` markers and its cited passages, best first."""
+
+    question: str
+    text: str
+    abstained: bool
+    citations: tuple[Citation, ...]
+    quotes: tuple[Quote, ...] = ()
+    language: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PassageContext:
+    """A citation shown in place: the text around it and the footnotes it cites."""
+
+    citation: Citation
+    before: str
+    after: str
+    footnotes: tuple[Citation, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

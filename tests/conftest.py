@@ -1,0 +1,97 @@
+"""Shared fixtures: the chapter, a deterministic fake embedder, and the real models loaded once."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpus import Document, load_default_document
+from index.tokenize import tokenize
+
+IN_CI = bool(os.environ.get("CI"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # tests never reach a model hub
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+EVAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
+
+
+def require_module(name: str, install: str) -> None:
+    """Skip on a developer machine without ``name``; fail in CI, where everything must be installed."""
+    if importlib.util.find_spec(name) is None:
+        message = f"{name} is not installed: {install}"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+class FakeHashEmbedder:
+    """Test double for an embedding model: hashed bag of tokens, deterministic and instant.
+
+    Stands in for the real models where the model is beside the point (persistence, caching,
+    the command line). ``calls`` counts embedded texts so tests can see what was re-embedded.
+    """
+
+    def __init__(self, dim: int = 64, name: str = "fake/hash-64") -> None:
+        self.name = name
+        self._dim = dim
+        self.calls = 0
+
+    @property
+    def dim(self) -> int:
+        return self._dim
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for token in tokenize(text):
+                h = int.from_bytes(hashlib.blake2b(token.encode(), digest_size=4).digest(), "little")
+                out[i, h % self._dim] += 1.0
+            out[i, 0] += 1e-3
+        return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
+        self.calls += len(texts)
+        return self._embed(texts)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(texts)
+
+
+@pytest.fixture(scope="session")
+def chapter() -> Document:
+    return load_default_document()
+
+
+@pytest.fixture
+def fake_embedder() -> FakeHashEmbedder:
+    return FakeHashEmbedder()
+
+
+@pytest.fixture(scope="session")
+def real_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("qa-cache")
+
+
+@pytest.fixture(scope="session")
+def real_assistant(real_cache_dir: Path):  # type: ignore[no-untyped-def]
+    """The default pipeline with the real bundled models, built once per session."""
+    from qa import Assistant, Settings
+
+    return Assistant(settings=Settings(cache_dir=real_cache_dir, progress=False))
+
+
+@pytest.fixture(scope="session")
+def dev_questions() -> list[dict]:
+    import json
+
+    path = EVAL_DIR / "dev.jsonl"
+    if not path.exists():
+        if IN_CI:
+            pytest.fail(f"{path} is missing: CI must run beside ../shared/eval")
+        pytest.skip(f"{path} is missing")
+    return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]

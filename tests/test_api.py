@@ -1,0 +1,109 @@
+"""The public library API, with a fake embedder (the real models are in test_real_models.py)."""
+
+import dataclasses
+import re
+
+import pytest
+
+from qa import Answer, Assistant, Citation, InvalidRequestError, Settings, UnknownCitationError
+
+
+@pytest.fixture
+def assistant(fake_embedder, tmp_path):
+    settings = Settings(cache_dir=tmp_path, progress=False, abstain_floor={})
+    return Assistant(settings=settings, embedders=[fake_embedder])
+
+
+def test_search_returns_citations_best_first(assistant, chapter):
+    results = assistant.search("《平壤共同宣言》是哪天簽署的", k=3)
+    assert len(results) == 3
+    assert all(isinstance(c, Citation) for c in results)
+    assert [c.score for c in results] == sorted((c.score for c in results), reverse=True)
+    for c in results:
+        assert chapter.text[c.start : c.end] == c.text
+        assert c.doc_id == chapter.id and c.doc_title == chapter.title
+    assert "9月19日兩韓領導人順利簽署《平壤共同宣言》" in "".join(c.text for c in results)
+
+
+def test_citation_is_frozen_with_the_promised_fields(assistant):
+    c = assistant.search("駐韓美軍", k=1)[0]
+    assert {f.name for f in dataclasses.fields(Citation)} >= {
+        "id",
+        "doc_id",
+        "doc_title",
+        "section",
+        "text",
+        "start",
+        "end",
+        "score",
+    }
+    assert isinstance(c.section, tuple)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.text = "x"  # type: ignore[misc]
+
+
+def test_ask_gives_a_short_answer_with_markers(assistant):
+    answer = assistant.ask("駐韓美軍人數最多高達多少？", k=4)
+    assert isinstance(answer, Answer)
+    assert not answer.abstained
+    assert len(answer.citations) == 4
+    markers = [int(m) for m in re.findall(r"\[(\d+)\]", answer.text)]
+    assert markers and all(1 <= m <= 4 for m in markers)
+    for quote in answer.quotes:
+        cited = answer.citations[quote.marker - 1]
+        assert cited.id == quote.citation_id
+        assert cited.start <= quote.start < quote.end <= cited.end
+        assert quote.text in answer.text
+    assert len(answer.text) < 400
+
+
+def test_cite_resolves_ids_and_rejects_unknown_ones(assistant):
+    c = assistant.search("THAAD 薩德", k=1)[0]
+    again = assistant.cite(c.id)
+    assert again.id == c.id and again.text == c.text and again.score is None
+    for bad in ["p0000000", "", "../../etc/passwd"]:
+        with pytest.raises(UnknownCitationError, match="unknown citation id"):
+            assistant.cite(bad)
+
+
+def test_context_shows_the_passage_in_place_with_its_footnotes(assistant, chapter):
+    cited = next(p for p in assistant.passages if 2 in p.footnotes)
+    context = assistant.context(cited.id, chars=50)
+    assert context.before == chapter.text[cited.start - 50 : cited.start]
+    assert context.after == chapter.text[cited.end : cited.end + 50]
+    assert context.footnotes and all(f.section[-1] == "註2" for f in context.footnotes)
+
+
+@pytest.mark.parametrize("k", [0, -3, 2.5, True])
+def test_bad_k_is_a_clear_error(assistant, k):
+    with pytest.raises(InvalidRequestError, match="k must"):
+        assistant.search("川金會", k=k)
+
+
+def test_huge_k_is_capped(assistant):
+    assert len(assistant.search("川金會", k=10**9)) == len(assistant.passages)
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\x00\x01"])
+def test_empty_questions_are_refused(assistant, question):
+    with pytest.raises(InvalidRequestError, match="empty"):
+        assistant.ask(question)
+
+
+def test_from_paths_indexes_a_users_markdown(tmp_path, fake_embedder):
+    doc = tmp_path / "notes.md"
+    doc.write_text(
+        "# 會議紀錄\n\n## 預算\n\n今年的研究預算為三百萬元。\n\n## 人事\n\n新任所長於三月到任。\n", encoding="utf-8"
+    )
+    assistant = Assistant.from_paths(
+        [doc], Settings(cache_dir=tmp_path / "cache", progress=False), embedders=[fake_embedder]
+    )
+    [top] = assistant.search("研究預算是多少", k=1)
+    assert top.doc_id == "notes" and top.doc_title == "會議紀錄"
+    assert top.section == ("預算",) and "三百萬元" in top.text
+
+
+def test_settings_without_a_cache_dir_keep_the_index_in_memory(fake_embedder, tmp_path, chapter):
+    assistant = Assistant(settings=Settings(cache_dir=None, progress=False), embedders=[fake_embedder])
+    assert assistant.index_built and not list(tmp_path.iterdir())
+    assert assistant.search("川金會", k=1)[0].doc_id == chapter.id

@@ -1,0 +1,32 @@
+import pytest
+
+from qa.retrieval import Hit, RankFuser
+
+
+def test_rrf_scores_are_weighted_reciprocal_ranks():
+    fuser = RankFuser({"en": {"a": 2.0, "b": 1.0}}, k=10)
+    fused = fuser.run({"a": [Hit(7, 0.9), Hit(3, 0.5)], "b": [Hit(3, 4.0)]}, "en")
+    scores = dict(fused)
+    assert scores[7] == pytest.approx(2.0 / 11)
+    assert scores[3] == pytest.approx(2.0 / 12 + 1.0 / 11)
+    assert [h.row for h in fused] == [3, 7]
+
+
+def test_weights_depend_on_the_query_language():
+    fuser = RankFuser({"en": {"dense": 1.0, "bm25": 0.0}, "zh-Hant": {"dense": 0.0, "bm25": 1.0}})
+    rankings = {"dense": [Hit(1, 0.9)], "bm25": [Hit(2, 9.0)]}
+    assert [h.row for h in fuser.run(rankings, "en")] == [1]
+    assert [h.row for h in fuser.run(rankings, "zh-Hant")] == [2]
+
+
+def test_unknown_retrievers_get_weight_one_and_ties_break_by_row():
+    fused = RankFuser().run({"x": [Hit(5, 1.0)], "y": [Hit(4, 1.0)]}, "zh-Hans")
+    assert [h.row for h in fused] == [4, 5]
+    assert fused[0].score == pytest.approx(1 / 61)
+
+
+def test_invalid_fusion_settings_are_rejected():
+    with pytest.raises(ValueError):
+        RankFuser(k=-1)
+    with pytest.raises(ValueError):
+        RankFuser({"en": {"a": -0.5}})

@@ -1,0 +1,79 @@
+import json
+
+import numpy as np
+import pytest
+
+from corpus import default_document_path, parse_text
+from index.chunking import ChunkSplitter
+from index.embedding_cache import EmbeddingCache
+from index.store import MANIFEST, IndexBuilder, PassageIndex, embedding_text, load_or_build
+
+
+def _builder(embedder, tmp_path, chunk_size=240):
+    return IndexBuilder(
+        ChunkSplitter(chunk_size, 40), [embedder], embedding_cache=EmbeddingCache(tmp_path / "embeddings")
+    )
+
+
+def test_loaded_index_equals_the_built_one(chapter, fake_embedder, tmp_path):
+    builder = _builder(fake_embedder, tmp_path)
+    built, was_built = load_or_build([chapter], builder, tmp_path / "indexes")
+    loaded, loaded_built = load_or_build([chapter], builder, tmp_path / "indexes")
+    assert was_built and not loaded_built
+    assert loaded.passages == built.passages
+    q = fake_embedder.embed_queries(["川金會"])[0]
+    assert loaded.search_dense(fake_embedder.name, q, 5) == built.search_dense(fake_embedder.name, q, 5)
+    assert loaded.search_lexical("平壤共同宣言", 5) == built.search_lexical("平壤共同宣言", 5)
+    assert np.allclose(loaded.lexical.scores("川金會"), built.lexical.scores("川金會"))
+
+
+def test_saved_index_has_no_pickle_and_a_json_manifest(chapter, fake_embedder, tmp_path):
+    index, _ = load_or_build([chapter], _builder(fake_embedder, tmp_path), tmp_path / "indexes")
+    directory = tmp_path / "indexes" / index.key
+    manifest = json.loads((directory / MANIFEST).read_text("utf-8"))
+    assert manifest["documents"][0]["content_hash"] == chapter.content_hash
+    assert manifest["embedders"] == [fake_embedder.name]
+    assert not [p for p in directory.rglob("*") if p.suffix in (".pkl", ".pickle")]
+    assert (directory / "dense-0.faiss").stat().st_size > 0
+
+
+def test_a_changed_document_or_setting_rebuilds(chapter, fake_embedder, tmp_path):
+    builder = _builder(fake_embedder, tmp_path)
+    first, _ = load_or_build([chapter], builder, tmp_path / "indexes")
+    changed = parse_text(chapter.text + "\n\n新增的一段文字。", doc_id=chapter.id)
+    second, built = load_or_build([changed], builder, tmp_path / "indexes")
+    assert built and second.key != first.key
+    third, built = load_or_build([chapter], _builder(fake_embedder, tmp_path, chunk_size=200), tmp_path / "indexes")
+    assert built and third.key not in (first.key, second.key)
+
+
+def test_reindexing_embeds_only_new_passages(chapter, fake_embedder, tmp_path):
+    builder = _builder(fake_embedder, tmp_path)
+    load_or_build([chapter], builder, tmp_path / "indexes")
+    first_calls = fake_embedder.calls
+    passages = ChunkSplitter(240, 40).run([chapter])
+    assert first_calls == len({embedding_text(p, chapter, "section") for p in passages})
+    load_or_build([chapter], builder, tmp_path / "indexes", rebuild=True)
+    assert fake_embedder.calls == first_calls  # every vector came from the embedding cache
+    raw = default_document_path().read_text("utf-8")
+    changed = parse_text(raw + "\n\n伍、附錄\n\n新增的一段文字。", doc_id=chapter.id)
+    load_or_build([changed], builder, tmp_path / "indexes")
+    assert 0 < fake_embedder.calls - first_calls <= 2
+
+
+def test_a_damaged_cache_is_rebuilt(chapter, fake_embedder, tmp_path):
+    builder = _builder(fake_embedder, tmp_path)
+    index, _ = load_or_build([chapter], builder, tmp_path / "indexes")
+    faiss_file = tmp_path / "indexes" / index.key / "dense-0.faiss"
+    faiss_file.write_bytes(faiss_file.read_bytes()[:40])
+    again, built = load_or_build([chapter], builder, tmp_path / "indexes")
+    assert built and again.passages == index.passages
+    assert PassageIndex.load(tmp_path / "indexes" / index.key).passages == index.passages
+
+
+def test_a_manifest_for_other_settings_is_refused(chapter, fake_embedder, tmp_path):
+    from index.errors import IndexBuildError
+
+    index, _ = load_or_build([chapter], _builder(fake_embedder, tmp_path), tmp_path / "indexes")
+    with pytest.raises(IndexBuildError, match="does not match"):
+        PassageIndex.load(tmp_path / "indexes" / index.key, expected_key="0" * 20)
