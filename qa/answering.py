@@ -13,6 +13,13 @@ from index.tokenize import tokenize
 from qa.language import AnalyzedQuery, Language
 from qa.model import Answer, Citation, Quote
 
+# What kind of answer a question asks for, by its question words, and what such an answer looks like.
+_ASKS_DATE = re.compile(r"哪一?天|何時|何时|什麼時候|什么时候|幾月|几月|哪一?年|日期|\bwhen\b|\bwhat date\b", re.I)
+_ASKS_NUMBER = re.compile(r"多少|幾|几|\bhow (many|much)\b|\bwhat (percentage|share)\b", re.I)
+_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月|\d{4}\.\d{1,2}\.\d{1,2}")
+_NUMBER = re.compile(r"\d")
+ANSWER_TYPE_BONUS = 0.3
+
 _SENTENCE_END = re.compile(r"[。！？!?；;]+[」』”’）)]*|\n+")
 
 NO_ANSWER: dict[Language, str] = {
@@ -78,12 +85,20 @@ class ExtractiveAnswerer:
         total = sum(weight.values()) or 1.0
         lexical = np.array([sum(weight[t] for t in q_tokens.intersection(tokenize(s.text))) / total for s in sentences])
         prior = np.array([0.3 / (1 + s.rank) for s in sentences])
-        scores = lexical + prior
+        scores = lexical + prior + self._answer_type(query.text, sentences)
         if self.embedder is not None:
             q = self.embedder.embed_queries([query.search_text])[0]
             vectors = self.embedder.embed_documents([s.text for s in sentences])
             scores = scores + vectors @ q
         return scores
+
+    @staticmethod
+    def _answer_type(question: str, sentences: list[Sentence]) -> np.ndarray:
+        """A bonus for sentences holding the kind of answer asked for (a date, a number)."""
+        pattern = _DATE if _ASKS_DATE.search(question) else _NUMBER if _ASKS_NUMBER.search(question) else None
+        if pattern is None:
+            return np.zeros(len(sentences))
+        return np.array([ANSWER_TYPE_BONUS if pattern.search(s.text) else 0.0 for s in sentences])
 
     def run(self, query: AnalyzedQuery, citations: Sequence[Citation], *, abstain: bool = False) -> Answer:
         """An :class:`Answer` citing ``citations`` (best first)."""
