@@ -40,7 +40,9 @@ def embedding_text(passage: Passage, document: Document, header: str) -> str:
         return passage.content
     parts = [document.title] if header == "title+section" else []
     parts.extend(s for s in passage.section if s not in passage.content)
-    return "\n".join([format_section(tuple(parts))] if parts else []) + ("\n" if parts else "") + passage.content
+    if not parts:
+        return passage.content
+    return f"{format_section(tuple(parts))}\n{passage.content}"
 
 
 class PassageIndex:

@@ -79,7 +79,7 @@ class ExtractiveAnswerer:
         self.max_sentences = max_sentences
         self.max_chars = max_chars
 
-    def _scores(self, query: AnalyzedQuery, sentences: list[Sentence]) -> np.ndarray:
+    def _scores(self, query: AnalyzedQuery, sentences: list[Sentence], query_vector: np.ndarray | None) -> np.ndarray:
         q_tokens = set(tokenize(query.search_text))
         weight = {t: 2.0 if len(t) > 1 else 1.0 for t in q_tokens}
         total = sum(weight.values()) or 1.0
@@ -87,7 +87,7 @@ class ExtractiveAnswerer:
         prior = np.array([0.3 / (1 + s.rank) for s in sentences])
         scores = lexical + prior + self._answer_type(query.text, sentences)
         if self.embedder is not None:
-            q = self.embedder.embed_queries([query.search_text])[0]
+            q = self.embedder.embed_queries([query.search_text])[0] if query_vector is None else query_vector
             vectors = self.embedder.embed_documents([s.text for s in sentences])
             scores = scores + vectors @ q
         return scores
@@ -100,12 +100,19 @@ class ExtractiveAnswerer:
             return np.zeros(len(sentences))
         return np.array([ANSWER_TYPE_BONUS if pattern.search(s.text) else 0.0 for s in sentences])
 
-    def run(self, query: AnalyzedQuery, citations: Sequence[Citation], *, abstain: bool = False) -> Answer:
-        """An :class:`Answer` citing ``citations`` (best first)."""
+    def run(
+        self,
+        query: AnalyzedQuery,
+        citations: Sequence[Citation],
+        *,
+        abstain: bool = False,
+        query_vector: np.ndarray | None = None,
+    ) -> Answer:
+        """An :class:`Answer` citing ``citations`` (best first); ``query_vector`` saves re-embedding."""
         if abstain or not citations:
             return Answer(query.text, NO_ANSWER[query.language], True, tuple(citations), (), query.language)
         sentences = [s for rank, c in enumerate(citations[: self.passages]) for s in split_sentences(c, rank)]
-        scores = self._scores(query, sentences)
+        scores = self._scores(query, sentences, query_vector)
         order = np.argsort(-scores, kind="stable")
         chosen: list[Sentence] = [sentences[order[0]]]
         for i in order[1:]:

@@ -6,12 +6,14 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from corpus.loading import DocumentLoader, load_default_document
 from corpus.model import Document
 from index.chunking import ChunkSplitter, Passage
 from index.embedders import Embedder, load_embedder
 from index.embedding_cache import EmbeddingCache
-from index.store import IndexBuilder, PassageIndex, load_or_build
+from index.store import IndexBuilder, load_or_build
 from qa.answering import ExtractiveAnswerer
 from qa.config import Settings
 from qa.errors import InvalidRequestError, UnknownCitationError
@@ -22,6 +24,8 @@ from qa.retrieval import LEXICAL, DenseRetriever, Hit, LexicalRetriever, RankFus
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_K = 100
+SENTENCE_EMBEDDER = "use"
+"""The embedder (by settings key) that also scores answer sentences: fast, and spread-out cosines."""
 
 
 class Assistant:
@@ -67,7 +71,9 @@ class Assistant:
         ]
         self._lexical = LexicalRetriever(self.index, self.settings.candidates)
         self._fuser = RankFuser(self.settings.fusion_weights, k=self.settings.rrf_k)
-        sentence_embedder = next((e for k, e in zip(self._keys, self.embedders, strict=True) if k == "use"), None)
+        sentence_embedder = next(
+            (e for k, e in zip(self._keys, self.embedders, strict=True) if k == SENTENCE_EMBEDDER), None
+        )
         self._answerer = ExtractiveAnswerer(sentence_embedder)
 
     @classmethod
@@ -92,11 +98,13 @@ class Assistant:
             raise InvalidRequestError(f"k must be at least 1, got {k}")
         return min(k, MAX_K)
 
-    def _retrieve(self, query: AnalyzedQuery, k: int) -> tuple[list[Hit], dict[str, list[Hit]]]:
+    def _retrieve(self, query: AnalyzedQuery, k: int) -> tuple[list[Hit], dict[str, list[Hit]], dict[str, np.ndarray]]:
+        """Fused hits, each retriever's hits, and the query's vector per embedder key."""
         depth = max(k, self.settings.candidates)
-        rankings: dict[str, list[Hit]] = {key: r.run(query, depth) for key, r in self._dense}
+        vectors = {key: r.embed(query) for key, r in self._dense}
+        rankings: dict[str, list[Hit]] = {key: r.run(query, depth, vectors[key]) for key, r in self._dense}
         rankings[LEXICAL] = self._lexical.run(query, depth)
-        return self._fuser.run(rankings, query.language), rankings
+        return self._fuser.run(rankings, query.language), rankings, vectors
 
     def _citation(self, passage: Passage, score: float | None = None) -> Citation:
         return Citation(
@@ -114,19 +122,19 @@ class Assistant:
     def search(self, query: str, k: int = 10) -> list[Citation]:
         """The ``k`` best passages for ``query``, best first."""
         k = self._check_k(k)
-        fused, _ = self._retrieve(self._query(query), k)
+        fused, _, _ = self._retrieve(self._query(query), k)
         return [self._citation(self.index.passages[h.row], round(h.score, 6)) for h in fused[:k]]
 
     def ask(self, question: str, k: int = 5) -> Answer:
         """A short extractive answer with ``[n]`` markers and the ``k`` cited passages."""
         k = self._check_k(k)
         query = self._query(question)
-        fused, rankings = self._retrieve(query, k)
+        fused, rankings, vectors = self._retrieve(query, k)
         citations = [self._citation(self.index.passages[h.row], round(h.score, 6)) for h in fused[:k]]
         floors = self.settings.abstain_floor
         below_floor = any(key in floors and (not hits or hits[0].score < floors[key]) for key, hits in rankings.items())
         abstain = below_floor or not any(rankings.values())
-        return self._answerer.run(query, citations, abstain=abstain)
+        return self._answerer.run(query, citations, abstain=abstain, query_vector=vectors.get(SENTENCE_EMBEDDER))
 
     def cite(self, citation_id: str) -> Citation:
         """The passage with this id; :class:`UnknownCitationError` if there is none."""
@@ -158,7 +166,3 @@ class Assistant:
     def passages(self) -> list[Citation]:
         """Every indexed passage in reading order."""
         return [self._citation(p) for p in self.index.passages]
-
-    @property
-    def passage_index(self) -> PassageIndex:
-        return self.index

@@ -116,7 +116,7 @@ def _run(args: argparse.Namespace) -> int:
             console.print()
             console.print(f"[bold cyan]{escape(f.section[-1])}[/] [bold]{f.id}[/]  {escape(f.text)}")
     elif args.command == "index":
-        index = assistant.passage_index
+        index = assistant.index
         passages = assistant.passages
         info = {
             "key": index.key,
@@ -149,15 +149,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return _run(args)
-    except (QAError, CorpusError, IndexBuildError) as exc:
+    except (QAError, CorpusError, IndexBuildError, OSError, ValueError) as exc:
         print(f"qa: error: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("qa: interrupted", file=sys.stderr)
         return 130
-    except (OSError, ValueError) as exc:
-        print(f"qa: error: {exc}", file=sys.stderr)
-        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -37,8 +37,9 @@ class DenseRetriever:
     def embed(self, query: AnalyzedQuery) -> np.ndarray:
         return self.embedder.embed_queries([query.search_text])[0]
 
-    def run(self, query: AnalyzedQuery, top_k: int | None = None) -> list[Hit]:
-        vector = self.embed(query)
+    def run(self, query: AnalyzedQuery, top_k: int | None = None, vector: np.ndarray | None = None) -> list[Hit]:
+        """Nearest passages; pass ``vector`` when the query was already embedded with this embedder."""
+        vector = self.embed(query) if vector is None else vector
         return [Hit(r, s) for r, s in self.index.search_dense(self.name, vector, top_k or self.top_k)]
 
 
