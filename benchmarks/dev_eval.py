@@ -3,6 +3,7 @@
     python benchmarks/dev_eval.py                # table for the default pipeline and the reference
     python benchmarks/dev_eval.py --grid         # also the fusion-weight grid, per query language
     python benchmarks/dev_eval.py --out benchmarks/results/dev.md
+    python benchmarks/dev_eval.py --history      # each question asked after the set's previous one
 
 Scoring follows ../shared/eval/README.md: whitespace removed from gold and passage; hit@k (all gold
 strings for ``needs_all``), MRR@10, answer hit, abstention, mean passage length.
@@ -73,14 +74,17 @@ def score(questions: list[dict], results: dict[str, dict]) -> dict[str, dict[str
     return table
 
 
-def run_default(questions: list[dict], cache_dir: Path) -> tuple[dict[str, dict], dict[str, float]]:
+def run_default(
+    questions: list[dict], cache_dir: Path, history: bool = False
+) -> tuple[dict[str, dict], dict[str, float]]:
     t0 = time.perf_counter()
     assistant = Assistant(settings=Settings(cache_dir=cache_dir, progress=False))
     build = time.perf_counter() - t0
     results, latencies = {}, []
-    for q in questions:
+    for i, q in enumerate(questions):
         t = time.perf_counter()
-        answer = assistant.ask(q["question"], k=10)
+        earlier = [questions[i - 1]["question"]] if history and i else []
+        answer = assistant.ask(q["question"], k=10, history=earlier)
         latencies.append(time.perf_counter() - t)
         results[q["id"]] = {
             "texts": [c.text for c in answer.citations],
@@ -173,10 +177,15 @@ def main() -> None:
     parser.add_argument("--grid", action="store_true", help="also print the fusion-weight grid")
     parser.add_argument("--out", type=Path, help="write the Markdown tables here")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--history",
+        action="store_true",
+        help="ask each question with the previous (unrelated) question as chat history: what follow-up support costs",
+    )
     args = parser.parse_args()
     questions = [json.loads(line) for line in args.questions.read_text("utf-8").splitlines() if line.strip()]
     with tempfile.TemporaryDirectory() as tmp:
-        default, default_extra = run_default(questions, Path(tmp))
+        default, default_extra = run_default(questions, Path(tmp), args.history)
         reference, reference_extra = run_reference(questions)
         tables = {"default pipeline": score(questions, default), "reference: naive fusion": score(questions, reference)}
         if args.json:

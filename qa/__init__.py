@@ -7,7 +7,7 @@
 from qa.assistant import Assistant
 from qa.config import Settings
 from qa.errors import InvalidRequestError, QAError, UnknownCitationError
-from qa.model import Answer, Citation, PassageContext, Quote
+from qa.model import Answer, Citation, PassageContext, Quote, Section
 
 __all__ = [
     "Answer",
@@ -17,6 +17,7 @@ __all__ = [
     "PassageContext",
     "QAError",
     "Quote",
+    "Section",
     "Settings",
     "UnknownCitationError",
 ]

@@ -12,13 +12,13 @@ from corpus.loading import DocumentLoader, load_default_document
 from corpus.model import Document
 from index.chunking import ChunkSplitter, Passage
 from index.embedders import Embedder, load_embedder
-from index.embedding_cache import EmbeddingCache
+from index.embedding_cache import EmbeddingCache, ProgressCallback
 from index.store import IndexBuilder, load_or_build
 from qa.answering import ExtractiveAnswerer
 from qa.config import Settings
 from qa.errors import InvalidRequestError, UnknownCitationError
-from qa.language import AnalyzedQuery, analyze
-from qa.model import Answer, Citation, PassageContext
+from qa.language import AnalyzedQuery, analyze, refers_back
+from qa.model import Answer, Citation, PassageContext, Section
 from qa.progress import terminal_progress
 from qa.retrieval import LEXICAL, DenseRetriever, Hit, LexicalRetriever, RankFuser
 
@@ -44,7 +44,9 @@ class Assistant:
         *,
         embedders: Sequence[Embedder] | None = None,
         rebuild: bool = False,
+        progress: ProgressCallback | None = None,
     ) -> None:
+        """``progress(stage, done, total)`` hears how indexing goes (else a terminal bar, see settings)."""
         self.settings = settings or Settings()
         self.documents: tuple[Document, ...] = tuple(documents) if documents else (load_default_document(),)
         if embedders is None:
@@ -60,9 +62,9 @@ class Assistant:
             header=self.settings.header,
             embedding_cache=EmbeddingCache(cache / "embeddings" if cache else None),
         )
-        with terminal_progress(self.settings.progress) as progress:
+        with terminal_progress(self.settings.progress if progress is None else False) as bar:
             self.index, self.index_built = load_or_build(
-                self.documents, builder, cache / "indexes" if cache else None, rebuild=rebuild, progress=progress
+                self.documents, builder, cache / "indexes" if cache else None, rebuild=rebuild, progress=progress or bar
             )
         self._documents = {d.id: d for d in self.documents}
         self._dense = [
@@ -98,13 +100,52 @@ class Assistant:
             raise InvalidRequestError(f"k must be at least 1, got {k}")
         return min(k, MAX_K)
 
-    def _retrieve(self, query: AnalyzedQuery, k: int) -> tuple[list[Hit], dict[str, list[Hit]], dict[str, np.ndarray]]:
-        """Fused hits, each retriever's hits, and the query's vector per embedder key."""
-        depth = max(k, self.settings.candidates)
+    def _rankings(self, query: AnalyzedQuery, depth: int) -> tuple[dict[str, list[Hit]], dict[str, np.ndarray]]:
         vectors = {key: r.embed(query) for key, r in self._dense}
         rankings: dict[str, list[Hit]] = {key: r.run(query, depth, vectors[key]) for key, r in self._dense}
         rankings[LEXICAL] = self._lexical.run(query, depth)
-        return self._fuser.run(rankings, query.language), rankings, vectors
+        return rankings, vectors
+
+    def _retrieve(
+        self, query: AnalyzedQuery, k: int, history: Sequence[str] = ()
+    ) -> tuple[list[Hit], dict[str, list[Hit]], dict[str, np.ndarray]]:
+        """Fused hits, each retriever's best hits, and the question's vector per embedder key.
+
+        When the question points back (a pronoun, "那…", "…呢？", see :func:`refers_back`) and there
+        is ``history``, the previous question joined to this one is searched too and its fused scores
+        are added at ``settings.history_weight``: "那是哪一年決定的？" then finds passages about the
+        earlier topic, while a self-contained question ("What is the weather in Paris?") is searched,
+        and refused, on its own.
+        """
+        depth = max(k, self.settings.candidates)
+        rankings, vectors = self._rankings(query, depth)
+        fused = self._fuser.run(rankings, query.language)
+        previous = self._previous_question(history)
+        if previous is None or self.settings.history_weight == 0 or not refers_back(query.text):
+            return fused, rankings, vectors
+        joined = AnalyzedQuery(
+            f"{previous.text} {query.text}", query.language, f"{previous.search_text} {query.search_text}"
+        )
+        joined_rankings, _ = self._rankings(joined, depth)
+        scores = {h.row: h.score for h in fused}
+        for hit in self._fuser.run(joined_rankings, query.language):
+            scores[hit.row] = scores.get(hit.row, 0.0) + self.settings.history_weight * hit.score
+        best = {
+            key: max(hits[:1] + joined_rankings[key][:1], key=lambda h: h.score, default=None)
+            for key, hits in rankings.items()
+        }
+        merged = [Hit(r, s) for r, s in sorted(scores.items(), key=lambda item: (-item[1], item[0]))]
+        return merged, {key: [h] if h else [] for key, h in best.items()}, vectors
+
+    def _previous_question(self, history: Sequence[str]) -> AnalyzedQuery | None:
+        if isinstance(history, str) or not all(isinstance(h, str) for h in history):
+            raise InvalidRequestError("history must be a list of earlier questions (strings)")
+        for earlier in reversed(history):
+            try:
+                return self._query(earlier)
+            except InvalidRequestError:
+                continue
+        return None
 
     def _citation(self, passage: Passage, score: float | None = None) -> Citation:
         return Citation(
@@ -119,17 +160,21 @@ class Assistant:
             footnotes=passage.footnotes,
         )
 
-    def search(self, query: str, k: int = 10) -> list[Citation]:
-        """The ``k`` best passages for ``query``, best first."""
+    def search(self, query: str, k: int = 10, *, history: Sequence[str] = ()) -> list[Citation]:
+        """The ``k`` best passages for ``query``, best first (``history`` as in :meth:`ask`)."""
         k = self._check_k(k)
-        fused, _, _ = self._retrieve(self._query(query), k)
+        fused, _, _ = self._retrieve(self._query(query), k, history)
         return [self._citation(self.index.passages[h.row], round(h.score, 6)) for h in fused[:k]]
 
-    def ask(self, question: str, k: int = 5) -> Answer:
-        """A short extractive answer with ``[n]`` markers and the ``k`` cited passages."""
+    def ask(self, question: str, k: int = 5, *, history: Sequence[str] = ()) -> Answer:
+        """A short extractive answer with ``[n]`` markers and the ``k`` cited passages.
+
+        ``history`` holds the chat's earlier questions, oldest first; the last one informs
+        retrieval, so a follow-up need not repeat what it is about.
+        """
         k = self._check_k(k)
         query = self._query(question)
-        fused, rankings, vectors = self._retrieve(query, k)
+        fused, rankings, vectors = self._retrieve(query, k, history)
         citations = [self._citation(self.index.passages[h.row], round(h.score, 6)) for h in fused[:k]]
         floors = self.settings.abstain_floor
         below_floor = any(key in floors and (not hits or hits[0].score < floors[key]) for key, hits in rankings.items())
@@ -161,6 +206,21 @@ class Assistant:
             after=text[citation.end : citation.end + chars],
             footnotes=footnotes,
         )
+
+    def outline(self) -> list[Section]:
+        """Each document (``path == ()``) followed by its sections, in reading order."""
+        return [Section(d.id, d.title, path) for d in self.documents for path in [(), *d.sections()]]
+
+    def passages_in(self, section: Section) -> list[Citation]:
+        """The passages of a section and its subsections (footnotes included), in reading order."""
+        if section.doc_id not in self._documents:
+            raise UnknownCitationError(f"no indexed document has the id {section.doc_id!r}")
+        n = len(section.path)
+        return [
+            self._citation(p)
+            for p in self.index.passages
+            if p.doc_id == section.doc_id and tuple(p.section[:n]) == tuple(section.path)
+        ]
 
     @property
     def passages(self) -> list[Citation]:

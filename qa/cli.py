@@ -47,6 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     index = sub.add_parser("index", parents=[common], help="build the index (if needed) and show what it holds")
     index.add_argument("--rebuild", action="store_true", help="rebuild even if a cached index exists")
     index.add_argument("-k", type=int, default=0, help="also list the first k passages")
+    serve = sub.add_parser("serve", parents=[common], help="start the chat in a web page (Gradio)")
+    serve.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)"
+    )
+    serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    serve.add_argument("--share", action="store_true", help="also open a public Gradio share link (off by default)")
     return parser
 
 
@@ -72,6 +78,8 @@ def _run(args: argparse.Namespace) -> int:
 
     console = Console(highlight=False)
     settings = _settings(args)
+    if args.command == "serve":
+        return _serve(args, settings, console)
     rebuild = getattr(args, "rebuild", False)
     if args.doc:
         assistant = Assistant.from_paths(args.doc, settings, rebuild=rebuild)
@@ -141,6 +149,22 @@ def _run(args: argparse.Namespace) -> int:
                 console.print(f"[bold]{key}[/] {escape(str(value))}")
         for n, c in enumerate(passages[: max(0, args.k)], start=1):
             show_citation(n, c)
+    return 0
+
+
+def _serve(args: argparse.Namespace, settings: Settings, console: Any) -> int:
+    from corpus.loading import DocumentLoader
+
+    documents = DocumentLoader().run(args.doc) if args.doc else None
+    if not 0 < args.port < 65536:
+        raise ValueError(f"--port must be between 1 and 65535, got {args.port}")
+    from ui.app import create_app  # Gradio loads only for this command
+
+    app = create_app(documents, settings)
+    if args.host not in {"127.0.0.1", "localhost", "::1"}:
+        console.print(f"[yellow]Listening on {args.host}: other machines on the network can reach the chat.[/]")
+    console.print(f"peninsula-qa chat on http://{args.host}:{args.port}/ (Ctrl+C stops it)")
+    app.launch(args.host, args.port, share=args.share, quiet=True)
     return 0
 
 

@@ -49,6 +49,8 @@ class Settings:
     """How many passages each retriever returns to the fusion."""
     abstain_floor: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_ABSTAIN_FLOOR))
     """Abstain when an embedder's best cosine is below its floor (keys as in ``fusion_weights``)."""
+    history_weight: float = 0.5
+    """How much the previous question steers retrieval for a follow-up (0 = not at all)."""
     max_question_chars: int = 2000
     """Longer questions are answered on their first ``max_question_chars`` characters."""
     progress: bool | None = None
@@ -59,5 +61,7 @@ class Settings:
             raise ValueError("settings need at least one embedder or the lexical index")
         if self.candidates < 1:
             raise ValueError("candidates must be at least 1")
+        if self.history_weight < 0:
+            raise ValueError("history_weight must be non-negative")
         if self.max_question_chars < 1:
             raise ValueError("max_question_chars must be at least 1")

@@ -41,3 +41,21 @@ def analyze(text: str) -> AnalyzedQuery:
     language = detect_language(text)
     search_text = to_traditional(text) if language == "zh-Hans" else text
     return AnalyzedQuery(text=text, language=language, search_text=search_text)
+
+
+# Words that point back to something said earlier: pronouns and demonstratives, "what about …",
+# a trailing 呢, an ordinal with no noun ("第二次"). A question holding one is read as a follow-up.
+_REFERS_BACK_ZH = re.compile(
+    r"[它她他]們|[它她他]们|[它她]|該|该|這|这|那|此|其|上述|前者|後者|后者|兩者|两者|雙方|双方|當時|当时|同年|之後|之后"
+    r"|^(而|還有|还有|另外|此外)|呢[？?。.!！]*\s*$|第[二三四五六七八九十兩两\d]+次"
+)
+_REFERS_BACK_EN = re.compile(
+    r"\b(it|its|they|them|their|he|him|his|she|her|that|those|these|this|there|then|both|the latter|the former)\b"
+    r"|^\s*(and|also|what about|how about)\b",
+    re.IGNORECASE,
+)
+
+
+def refers_back(text: str) -> bool:
+    """Whether a question points back to an earlier one ("那是哪一年？", "What did they agree on?")."""
+    return bool(_REFERS_BACK_ZH.search(text) or _REFERS_BACK_EN.search(text))

@@ -37,6 +37,27 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class Section:
+    """An entry of a document's outline; ``path == ()`` stands for the whole document."""
+
+    doc_id: str
+    doc_title: str
+    path: SectionPath
+
+    @property
+    def level(self) -> int:
+        return len(self.path)
+
+    @property
+    def title(self) -> str:
+        return self.path[-1] if self.path else self.doc_title
+
+    @property
+    def section_path(self) -> str:
+        return format_section(self.path)
+
+
+@dataclass(frozen=True)
 class Quote:
     """A sentence of the answer, taken from a cited passage (offsets into the document text)."""
 

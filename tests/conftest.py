@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -95,3 +96,68 @@ def dev_questions() -> list[dict]:
             pytest.fail(f"{path} is missing: CI must run beside ../shared/eval")
         pytest.skip(f"{path} is missing")
     return [json.loads(line) for line in path.read_text("utf-8").splitlines() if line.strip()]
+
+
+# -- the chat app: launched servers and a headless browser ---------------------------------
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = Path(os.environ.get("PQA_ARTIFACTS", ROOT / "tests" / "artifacts"))
+"""Where browser tests save their screenshots."""
+CHROMIUM = Path(os.environ.get("PQA_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def running(app) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """Launch a ``ui.app.ChatApp`` on 127.0.0.1 and a free port; yield its URL; close it."""
+    url = app.launch("127.0.0.1", free_port(), block=False, quiet=True)
+    try:
+        yield url
+    finally:
+        app.blocks.close()
+
+
+@pytest.fixture(scope="session")
+def real_chat_url(real_assistant) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """The chat over the real models, launched once per session."""
+    from ui.app import create_app
+
+    with running(create_app(assistant=real_assistant)) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser():  # type: ignore[no-untyped-def]
+    """Debian's headless Chromium driven by Playwright (skips on a developer machine without it)."""
+    require_module("playwright", "pip install playwright (the browser itself comes from the system)")
+    if not CHROMIUM.exists():
+        message = (
+            f"no Chromium at {CHROMIUM}: install it (Debian/Ubuntu: sudo apt-get install chromium) "
+            "or point PQA_CHROMIUM at a Chromium binary"
+        )
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -107,3 +107,63 @@ def test_settings_without_a_cache_dir_keep_the_index_in_memory(fake_embedder, tm
     assistant = Assistant(settings=Settings(cache_dir=None, progress=False), embedders=[fake_embedder])
     assert assistant.index_built and not list(tmp_path.iterdir())
     assert assistant.search("川金會", k=1)[0].doc_id == chapter.id
+
+
+def _rank(citations, needle):
+    return next((i for i, c in enumerate(citations) if needle in c.section_path), len(citations))
+
+
+def test_a_follow_up_question_is_searched_with_the_previous_one(assistant):
+    alone = assistant.search("第二次是哪一天？", k=10)
+    follow_up = assistant.search("第二次是哪一天？", k=10, history=["天氣很好", "文金會舉行了幾次？"])
+    assert _rank(follow_up, "文金會") < _rank(alone, "文金會")
+
+
+def test_history_must_be_a_list_of_questions(assistant):
+    with pytest.raises(InvalidRequestError, match="history"):
+        assistant.ask("第二次是哪一天？", history="文金會舉行了幾次？")
+    assert assistant.ask("第二次是哪一天？", history=["", "   "]).citations  # blank history is ignored
+
+
+def test_outline_lists_the_document_then_its_sections(assistant, chapter):
+    outline = assistant.outline()
+    assert outline[0].path == () and outline[0].title == chapter.title
+    assert [s.path for s in outline[1:]] == chapter.sections()
+    assert all(s.level == len(s.path) for s in outline)
+
+
+def test_passages_in_a_section_cover_it_in_reading_order(assistant, chapter):
+    outline = assistant.outline()
+    assert [c.id for c in assistant.passages_in(outline[0])] == [c.id for c in assistant.passages]
+    summit = next(s for s in outline if "川金會" in s.title)
+    passages = assistant.passages_in(summit)
+    assert passages and all(c.section[: summit.level] == summit.path for c in passages)
+    assert [c.start for c in passages] == sorted(c.start for c in passages)
+    assert "6月12日" in "".join(c.text for c in passages)
+    parent = next(s for s in outline if s.path == summit.path[:1])
+    assert {c.id for c in passages} < {c.id for c in assistant.passages_in(parent)}
+
+
+def test_a_self_contained_question_ignores_the_history(assistant):
+    question = "駐韓美軍的人數是多少？"
+    assert [c.id for c in assistant.search(question, history=["文金會舉行了幾次？"])] == [
+        c.id for c in assistant.search(question)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("question", "follow_up"),
+    [
+        ("那是哪一年決定的？", True),
+        ("中国呢？", True),
+        ("What did they agree on?", True),
+        ("what about Japan", True),
+        ("What is the weather in Paris today?", False),
+        ("今天天氣如何", False),
+        ("北韓迄今共進行幾次核試？", False),
+    ],
+)
+def test_follow_up_questions_are_recognised(question, follow_up):
+    from qa.language import refers_back
+
+    assert refers_back(question) is follow_up

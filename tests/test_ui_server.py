@@ -1,0 +1,132 @@
+"""The chat launched on 127.0.0.1 with the real models, called through ``gradio_client`` and ``qa serve``."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from conftest import free_port
+
+pytestmark = pytest.mark.slow
+gradio_client = pytest.importorskip("gradio_client")
+
+
+@pytest.fixture(scope="module")
+def client(real_chat_url):
+    return gradio_client.Client(real_chat_url, verbose=False)
+
+
+def _norm(text: str) -> str:
+    return "".join(text.split())
+
+
+@pytest.mark.parametrize(
+    ("question", "language", "gold"),
+    [
+        ("「川金會」是在哪一天舉行的？", "zh-Hant", "6月12日舉行"),
+        ("文在寅在光复节73周年讲话中提出了什么经济构想？", "zh-Hans", "兩韓統一經濟特區"),
+        ("How much did South Korea contribute to USFK costs in 2018?", "en", "9600億韓元"),
+    ],
+)
+def test_chat_endpoint_answers_with_citations_that_cite_resolves(client, real_assistant, question, language, gold):
+    data = client.predict(question, [], 5, api_name="/chat")
+    assert data["language"] == language and not data["abstained"]
+    assert re.search(r"\[\d\]", data["text"])
+    assert len(data["citations"]) == 5
+    assert any(gold in _norm(c["text"]) for c in data["citations"])
+    for c in data["citations"]:
+        cited = real_assistant.cite(c["id"])
+        assert cited.text == c["text"] and cited.section_path == c["section_path"]
+    for quote in data["quotes"]:
+        assert quote["citation_id"] in {c["id"] for c in data["citations"]}
+
+
+def test_only_the_chat_endpoint_is_public(client):
+    endpoints = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    assert list(endpoints) == ["/chat"]
+
+
+def test_history_carries_a_follow_up(client):
+    alone = client.predict("第二次是哪一天？", [], 5, api_name="/chat")
+    follow = client.predict("第二次是哪一天？", ["文金會舉行了幾次？"], 5, api_name="/chat")
+    rank = [
+        next((i for i, c in enumerate(d["citations"]) if "文金會" in c["section_path"]), 99) for d in (alone, follow)
+    ]
+    assert rank[1] <= rank[0] and rank[1] < 3
+
+
+def test_bad_input_gets_a_clear_error_or_an_answer(client):
+    with pytest.raises(Exception, match="the question is empty"):
+        client.predict("   ", [], 5, api_name="/chat")
+    with pytest.raises(Exception, match="k must be at least 1"):
+        client.predict("駐韓美軍", [], 0, api_name="/chat")
+    long = client.predict("駐韓美軍的人數是多少？" + "半島" * 50_000, [], 3, api_name="/chat")
+    assert len(long["question"]) <= 2_000 and long["citations"]
+    odd = client.predict("<script>alert(1)</script>\x00 북한 🙂", [], 3, api_name="/chat")
+    assert odd["citations"]
+
+
+def test_several_people_chat_at_once(client, real_chat_url, real_assistant):
+    questions = [
+        "駐韓美軍的人數是多少？",
+        "What did Russia propose?",
+        "萨德系统部署在哪里？",
+        "北韓迄今共進行幾次核試？",
+        "駐韓美軍的人數是多少？" + "半島" * 5_000,  # a slow, long question among them
+        "When was the Panmunjom Declaration signed?",
+    ]
+    expected = [[c.id for c in real_assistant.ask(q, k=5).citations] for q in questions]
+
+    def ask(question: str) -> list[str]:
+        own = gradio_client.Client(real_chat_url, verbose=False)
+        return [c["id"] for c in own.predict(question, [], 5, api_name="/chat")["citations"]]
+
+    with ThreadPoolExecutor(len(questions)) as pool:
+        got = list(pool.map(ask, questions))
+    assert got == expected
+
+
+def test_qa_serve_starts_the_chat(real_cache_dir, real_assistant):
+    """``qa serve`` in a new process, on the index the session built: the page and /chat answer."""
+    port = free_port()
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qa", "serve", "--port", str(port), "--cache-dir", str(real_cache_dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    page = response.read().decode("utf-8", "replace")
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"qa serve did not come up: {proc.stdout.read() if proc.stdout else ''}")
+                time.sleep(0.5)
+        assert "peninsula-qa" in page
+        data = gradio_client.Client(url, verbose=False).predict("北韓迄今共進行幾次核試？", [], 3, api_name="/chat")
+        assert [c["id"] for c in data["citations"]] == [
+            c.id for c in real_assistant.ask("北韓迄今共進行幾次核試？", k=3).citations
+        ]
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def test_qa_serve_rejects_a_bad_port(capsys):
+    from qa.cli import main
+
+    assert main(["serve", "--port", "70000"]) == 1
+    assert "--port must be between 1 and 65535" in capsys.readouterr().err

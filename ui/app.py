@@ -1,0 +1,408 @@
+"""The Gradio chat over :class:`qa.Assistant`: ask, read cited passages, look citations up, browse.
+
+``qa serve`` starts it; :func:`create_app` builds it for Python callers and tests. The page is up
+at once: the assistant (models and index) is built in a background thread while the page shows
+its progress. Besides the page, the endpoint ``/chat`` answers ``gradio_client`` callers::
+
+    from gradio_client import Client
+    Client("http://127.0.0.1:7860/").predict("川金會在哪一天舉行？", [], 5, api_name="/chat")
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from corpus.loading import load_default_document
+from corpus.model import Document
+from index.embedding_cache import ProgressCallback
+from qa.assistant import MAX_K, Assistant
+from qa.config import Settings
+from qa.errors import QAError
+from qa.model import Answer, Quote, Section
+from ui import render
+
+log = logging.getLogger(__name__)
+_SOURCE_ID = re.compile(r"`(p[0-9a-f]{7,})`\s*$")
+"""A source message in the chat ends with its citation id in backticks (see ``render.source_markdown``)."""
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 7860
+CITED = 5
+"""Passages cited under each chat answer."""
+DISPLAY_CHARS = 2000
+"""A pasted question longer than this is shown cut (the assistant answers on its own bounded prefix)."""
+
+EXAMPLES = [
+    "川金會在哪一天舉行？",
+    "北韩在2018年4月宣布停止哪些试验？",
+    "What did Russia propose for resolving the North Korean nuclear issue?",
+    "駐韓美軍的人數大約是多少？",
+    "When did Trump and Kim Jong-un meet in Singapore?",
+]
+
+CSS = """
+.pqa-context, .pqa-section { line-height: 1.75; }
+.pqa-crumbs { font-size: 0.9em; color: var(--body-text-color-subdued); margin-bottom: 0.5em; }
+.pqa-crumbs span + span::before { content: ""; }
+.pqa-around { color: var(--body-text-color-subdued); }
+mark.pqa-passage { background: #fff3b0; color: #1f1f1f; padding: 0 2px; }
+mark.pqa-passage strong { background: #ffd54f; }
+code.pqa-id { font-size: 0.85em; padding: 0 4px; border-radius: 4px; background: var(--background-fill-secondary); }
+.pqa-footnote { font-size: 0.9em; color: var(--body-text-color-subdued); }
+.pqa-notice { color: var(--body-text-color-subdued); }
+"""
+
+
+# Local font stacks only: the page must not fetch fonts from the network.
+THEME = gr.themes.Soft(
+    font=["Noto Sans CJK TC", "Noto Sans TC", "PingFang TC", "Microsoft JhengHei", "system-ui", "sans-serif"],
+    font_mono=["ui-monospace", "Noto Sans Mono CJK TC", "monospace"],
+)
+
+
+class AssistantLoader:
+    """Builds the assistant in a background thread and reports how far it has got.
+
+    ``factory(progress)`` builds the :class:`Assistant`; ``progress(stage, done, total)`` is
+    called while passages are embedded.
+    """
+
+    def __init__(self, factory: Callable[[ProgressCallback], Assistant]) -> None:
+        self._factory = factory
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._stage = ""
+        self._count = (0, 0)
+        self._assistant: Assistant | None = None
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+
+    @classmethod
+    def ready_made(cls, assistant: Assistant) -> AssistantLoader:
+        loader = cls(lambda _progress: assistant)
+        loader._assistant = assistant
+        loader._done.set()
+        return loader
+
+    def start(self) -> AssistantLoader:
+        if self._thread is None and not self._done.is_set():
+            self._thread = threading.Thread(target=self._build, name="assistant-loader", daemon=True)
+            self._thread.start()
+        return self
+
+    def _progress(self, stage: str, done: int, total: int) -> None:
+        with self._lock:
+            self._stage, self._count = stage, (done, total)
+
+    def _build(self) -> None:
+        try:
+            self._assistant = self._factory(self._progress)
+        except BaseException as exc:  # reported on the page and by wait(); the server keeps running
+            log.exception("building the assistant failed")
+            self._error = exc
+        finally:
+            self._done.set()
+
+    @property
+    def ready(self) -> bool:
+        return self._done.is_set() and self._assistant is not None
+
+    def status(self) -> str:
+        """One line for the page: loading, embedding n of m passages, ready, or what failed."""
+        if self._error is not None:
+            return f"無法建立索引 · The index could not be built: {self._error}"
+        if self.ready:
+            assert self._assistant is not None
+            n = len(self._assistant.index.passages)
+            return f"就緒 · Ready: {n} passages indexed."
+        with self._lock:
+            stage, (done, total) = self._stage, self._count
+        if not stage:
+            return "載入模型與索引… · Loading the models and the index…"
+        percent = int(100 * done / total) if total else 0
+        return f"建立索引（首次啟動）· Building the index: embedding with {stage}, {done}/{total} ({percent}%)"
+
+    def wait(self, timeout: float | None = None) -> Assistant:
+        """The assistant once built; :class:`QAError` if building failed or ``timeout`` passed."""
+        self.start()
+        if not self._done.wait(timeout):
+            raise QAError("the index is still being built; try again in a moment")
+        if self._assistant is None:
+            raise QAError(f"the index could not be built: {self._error}")
+        return self._assistant
+
+
+@dataclass
+class ChatTurn:
+    """What the page keeps of a session: earlier questions and the last answer's quotes."""
+
+    questions: list[str]
+    quotes: dict[str, list[Quote]]
+
+
+def _citation_choices(answer: Answer) -> list[tuple[str, str]]:
+    """``[1] p1a2b3c4 · （二）駐韓美軍部署``: short labels, one line each."""
+    labels = []
+    for n, c in enumerate(answer.citations, start=1):
+        place = render.plain(c.section[-1] if c.section else c.doc_title)
+        labels.append((f"[{n}] {c.id} · {place}", c.id))
+    return labels
+
+
+def _outline_choices(outline: Sequence[Section]) -> list[tuple[str, str]]:
+    return [("　" * s.level + render.plain(s.title), str(i)) for i, s in enumerate(outline)]
+
+
+def _outline(documents: Sequence[Document]) -> list[Section]:
+    return [Section(d.id, d.title, path) for d in documents for path in [(), *d.sections()]]
+
+
+class ChatApp:
+    """The page and the ``/chat`` endpoint over an :class:`AssistantLoader`."""
+
+    def __init__(self, loader: AssistantLoader, documents: Sequence[Document], *, cited: int = CITED) -> None:
+        if not documents:
+            raise ValueError("the chat needs at least one document")
+        if not 1 <= cited <= MAX_K:
+            raise ValueError(f"cited must be between 1 and {MAX_K}")
+        self.loader = loader
+        self.documents = tuple(documents)
+        self.cited = cited
+        self.outline = _outline(self.documents)
+        self.blocks = self._build()
+
+    # -- handlers (plain methods: unit-testable without a server) ---------------------------
+    def answer(self, message: str, history: Sequence[str] = (), k: int = CITED) -> Answer:
+        assistant = self.loader.wait()
+        return assistant.ask(message, k=k, history=list(history)[-1:])
+
+    def chat_api(self, message: str, history: list[str] | None = None, k: int = CITED) -> dict[str, Any]:
+        """Answer ``message`` (``history``: earlier questions, oldest first) with ``k`` cited passages.
+
+        Returns ``{"question", "text", "abstained", "language", "citations": [...], "quotes": [...]}``;
+        each citation has ``id`` (for ``qa cite``), ``doc_id``, ``doc_title``, ``section``,
+        ``section_path``, ``text``, ``start``, ``end``, ``score`` and ``footnotes``.
+        """
+        try:
+            answer = self.answer(message or "", history or [], int(k))
+        except QAError as exc:
+            raise gr.Error(str(exc), print_exception=False) from None
+        data = answer.to_dict()
+        for citation, item in zip(answer.citations, data["citations"], strict=True):
+            item["section_path"] = citation.section_path
+        return data
+
+    def respond(
+        self, message: str, messages: list[dict[str, Any]] | None, turn: ChatTurn | None
+    ) -> Iterator[tuple[Any, ...]]:
+        """The chat: show the question at once, then the answer and its sources."""
+        messages = list(messages or [])
+        turn = turn or ChatTurn([], {})
+        text = message if isinstance(message, str) else ""
+        if not text.strip():
+            messages.append(
+                gr.ChatMessage(
+                    role="assistant",
+                    content="請輸入一個關於這份文件的問題。 Please type a question about the document.",
+                )
+            )
+            yield messages, "", gr.update(), turn
+            return
+        shown = text if len(text) <= DISPLAY_CHARS else text[:DISPLAY_CHARS] + f"… ({len(text):,} 字 characters)"
+        messages.append(gr.ChatMessage(role="user", content=render.markdown_text(shown)))
+        waiting = "搜尋中… Searching…" if self.loader.ready else self.loader.status()
+        yield (
+            [*messages, gr.ChatMessage(role="assistant", content=render.markdown_text(waiting))],
+            "",
+            gr.update(),
+            turn,
+        )
+        try:
+            answer = self.answer(text, turn.questions)
+        except QAError as exc:
+            messages.append(gr.ChatMessage(role="assistant", content=render.markdown_text(f"{exc}")))
+            yield messages, "", gr.update(), turn
+            return
+        except Exception:
+            log.exception("answering %r failed", text[:200])
+            messages.append(
+                gr.ChatMessage(
+                    role="assistant",
+                    content="回答時發生錯誤，請再試一次。 Something went wrong while answering; please try again.",
+                )
+            )
+            yield messages, "", gr.update(), turn
+            return
+        limit = self.loader.wait().settings.max_question_chars
+        note = ""
+        if len(text.strip()) > limit:
+            note = render.markdown_text(
+                f"（問題過長：只以前 {limit:,} 字回答。 The question was answered on its first {limit:,} characters.）"
+            )
+        messages.append(gr.ChatMessage(role="assistant", content=render.answer_markdown(answer, note)))
+        for n, citation in enumerate(answer.citations, start=1):
+            messages.append(
+                gr.ChatMessage(
+                    role="assistant",
+                    content=render.source_markdown(citation, answer.quotes),
+                    # sources holding an answering sentence open, the others start folded
+                    metadata={"title": render.source_title(n, citation)}
+                    if any(q.citation_id == citation.id for q in answer.quotes)
+                    else {"title": render.source_title(n, citation), "status": "done"},
+                )
+            )
+        quotes: dict[str, list[Quote]] = {}
+        for q in answer.quotes:
+            quotes.setdefault(q.citation_id, []).append(q)
+        turn = ChatTurn([*turn.questions, answer.question], quotes)
+        yield messages, "", gr.update(choices=_citation_choices(answer), value=None), turn
+
+    def show_citation(self, citation_id: str | None, turn: ChatTurn | None = None) -> str:
+        """The citation in place (breadcrumb, neighbouring text, highlight, footnotes), or a notice."""
+        if not citation_id or not str(citation_id).strip():
+            return render.message_html("請輸入或選擇一個引用編號。 Enter or choose a citation id, e.g. p1a2b3c4.")
+        try:
+            context = self.loader.wait().context(str(citation_id))
+        except QAError as exc:
+            return render.message_html(f"{exc}")
+        quotes = (turn.quotes if turn else {}).get(context.citation.id, [])
+        return render.context_html(context, quotes)
+
+    def show_section(self, choice: str | None) -> str:
+        if choice is None or not str(choice).isdigit() or int(choice) >= len(self.outline):
+            return render.message_html("請從目錄選擇一節。 Choose a section from the outline.")
+        section = self.outline[int(choice)]
+        try:
+            passages = self.loader.wait().passages_in(section)
+        except QAError as exc:
+            return render.message_html(f"{exc}")
+        return render.section_html(section, passages)
+
+    def status(self) -> tuple[Any, Any]:
+        return render.markdown_text(self.loader.status()), gr.Timer(active=not self.loader.ready)
+
+    # -- the page ---------------------------------------------------------------------------
+    def _build(self) -> gr.Blocks:
+        title = self.documents[0].title if len(self.documents) == 1 else "peninsula-qa"
+        with gr.Blocks(title=f"peninsula-qa · {title}", analytics_enabled=False) as blocks:
+            gr.Markdown(f"## {render.markdown_text(title)}\n問答附引用出處 · Answers with cited passages")
+            status = gr.Markdown(render.markdown_text(self.loader.status()), elem_id="pqa-status")
+            timer = gr.Timer(0.5, active=not self.loader.ready)
+            turn = gr.State(None)
+            with gr.Row():
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        label="對話 Chat",
+                        elem_id="pqa-chat",
+                        height=560,
+                        sanitize_html=True,
+                        buttons=["copy"],
+                        feedback_options=None,
+                        placeholder="以繁體中文、简体中文或 English 提問。 Ask in Chinese or English.",
+                    )
+                    with gr.Row():
+                        box = gr.Textbox(
+                            label="問題 Question",
+                            placeholder="例如：川金會在哪一天舉行？ e.g. When did the Trump–Kim summit take place?",
+                            elem_id="pqa-question",
+                            scale=5,
+                            autofocus=True,
+                        )
+                        send = gr.Button("送出 Ask", variant="primary", elem_id="pqa-ask", scale=1)
+                    gr.Examples(EXAMPLES, inputs=box, label="範例問題 Examples")
+                with gr.Column(scale=2), gr.Tabs() as tabs:
+                    with gr.Tab("引用 Citation", id="citation"):
+                        cited = gr.Radio(label="本回答的引用 Cited in the last answer", choices=[], elem_id="pqa-cited")
+                        with gr.Row():
+                            lookup = gr.Textbox(
+                                label="查詢引用編號 Look up a citation id",
+                                placeholder="p1a2b3c4",
+                                elem_id="pqa-lookup",
+                                scale=4,
+                            )
+                            find = gr.Button("查詢 Look up", elem_id="pqa-find", scale=1)
+                        viewer = gr.HTML(
+                            render.message_html("選擇或查詢一個引用。 Choose or look up a citation."),
+                            elem_id="pqa-viewer",
+                        )
+                    with gr.Tab("目錄 Outline", id="outline"):
+                        sections = gr.Dropdown(
+                            label="章節 Sections",
+                            choices=_outline_choices(self.outline),
+                            value=None,
+                            elem_id="pqa-outline",
+                        )
+                        section_view = gr.HTML(
+                            render.message_html(
+                                "選擇一節以閱讀全文與引用編號。 Choose a section to read it with its citation ids."
+                            ),
+                            elem_id="pqa-section",
+                        )
+
+            timer.tick(self.status, outputs=[status, timer], api_visibility="private", queue=False)
+            ask = {"fn": self.respond, "inputs": [box, chatbot, turn], "outputs": [chatbot, box, cited, turn]}
+            box.submit(**ask, api_visibility="private")
+            send.click(**ask, api_visibility="private")
+            cited.change(self.show_citation, [cited, turn], viewer, api_visibility="private")
+            find.click(self.show_citation, [lookup, turn], viewer, api_visibility="private")
+            lookup.submit(self.show_citation, [lookup, turn], viewer, api_visibility="private")
+            sections.change(self.show_section, sections, section_view, api_visibility="private")
+
+            def open_source(event: gr.SelectData, turn_: ChatTurn | None) -> tuple[Any, Any]:
+                """Clicking a source in the chat opens it in place in the citation tab."""
+                value = event.value if isinstance(event.value, str) else ""
+                match = _SOURCE_ID.search(value)
+                if match is None:
+                    return gr.update(), gr.update()
+                return self.show_citation(match.group(1), turn_), gr.Tabs(selected="citation")
+
+            chatbot.select(open_source, [turn], [viewer, tabs], api_visibility="private")
+            gr.api(self.chat_api, api_name="chat")
+        return blocks
+
+    def launch(
+        self,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        *,
+        share: bool = False,
+        block: bool = True,
+        quiet: bool = False,
+        auth: tuple[str, str] | None = None,
+    ) -> str:
+        """Serve the page; returns its local URL (``block=False`` returns at once, for tests)."""
+        self.loader.start()
+        self.blocks.queue(default_concurrency_limit=8, max_size=64)
+        _, url, _ = self.blocks.launch(
+            server_name=host,
+            server_port=port,
+            share=share,
+            prevent_thread_lock=not block,
+            quiet=quiet,
+            show_error=False,
+            auth=auth,
+            footer_links=["api"],
+            css=CSS,
+            theme=THEME,
+        )
+        return url
+
+
+def create_app(
+    documents: Sequence[Document] | None = None,
+    settings: Settings | None = None,
+    *,
+    assistant: Assistant | None = None,
+) -> ChatApp:
+    """The chat over ``documents`` (default: the bundled chapter), or over a ready ``assistant``."""
+    if assistant is not None:
+        return ChatApp(AssistantLoader.ready_made(assistant), assistant.documents)
+    docs = tuple(documents) if documents else (load_default_document(),)
+    return ChatApp(AssistantLoader(lambda progress: Assistant(docs, settings, progress=progress)), docs)

@@ -1,0 +1,128 @@
+"""Turn answers, citations and sections into chat Markdown and HTML that shows document text as text.
+
+Everything that comes from a document or a user is escaped here (HTML entities, Markdown
+punctuation), so ``<script>``, ``<img onerror=…>`` or ``[x](javascript:…)`` in a question or a
+document renders as the characters themselves; the only markup is the markup added here.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable, Sequence
+
+from corpus.model import SECTION_SEPARATOR
+from qa.model import Answer, Citation, PassageContext, Quote, Section
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")
+_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+
+
+def plain(text: str) -> str:
+    """``text`` with control and bidirectional-override characters removed."""
+    return _INVISIBLE.sub("", text)
+
+
+def markdown_text(text: str) -> str:
+    """``text`` escaped so that Markdown and HTML render it literally."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(plain(text), quote=False))
+
+
+def html_text(text: str) -> str:
+    """``text`` escaped for HTML, line breaks kept."""
+    return html.escape(plain(text)).replace("\n", "<br>")
+
+
+def _highlighted(citation: Citation, quotes: Iterable[Quote]) -> str:
+    """The passage with each quoted sentence wrapped in ``<mark>``; text escaped for Markdown."""
+    spans = sorted(
+        (max(q.start, citation.start) - citation.start, min(q.end, citation.end) - citation.start)
+        for q in quotes
+        if q.citation_id == citation.id and q.start < citation.end and q.end > citation.start
+    )
+    out, pos = [], 0
+    for start, end in spans:
+        if start < pos:
+            continue
+        out.append(markdown_text(citation.text[pos:start]))
+        out.append(f"<mark>{markdown_text(citation.text[start:end])}</mark>")
+        pos = end
+    out.append(markdown_text(citation.text[pos:]))
+    return "".join(out)
+
+
+def source_title(marker: int, citation: Citation) -> str:
+    """``[1] 貳、… › 二、… · p1a2b3c4`` (plain text: Gradio shows thought titles as text)."""
+    section = plain(citation.section_path) or plain(citation.doc_title)
+    return f"[{marker}] {section} · {citation.id}"
+
+
+def source_markdown(citation: Citation, quotes: Sequence[Quote]) -> str:
+    """A cited passage for the chat: the text, the answering sentence marked, and its id."""
+    return f"{_highlighted(citation, quotes)}\n\n`{citation.id}`"
+
+
+def answer_markdown(answer: Answer, note: str = "") -> str:
+    """The short answer with its ``[n]`` markers, escaped; ``note`` (already Markdown) follows."""
+    text = markdown_text(answer.text)
+    return f"{text}\n\n{note}" if note else text
+
+
+def breadcrumb_html(doc_title: str, section: Sequence[str]) -> str:
+    parts = [doc_title, *section]
+    sep = html.escape(SECTION_SEPARATOR)
+    return '<nav class="pqa-crumbs">' + sep.join(f"<span>{html_text(p)}</span>" for p in parts) + "</nav>"
+
+
+def context_html(context: PassageContext, quotes: Sequence[Quote] = ()) -> str:
+    """A citation in place: breadcrumb, the text around it, the passage highlighted, its footnotes."""
+    c = context.citation
+    passage = html_text(c.text)
+    spans = [q for q in quotes if q.citation_id == c.id and c.start <= q.start and q.end <= c.end]
+    if spans:
+        parts, pos = [], 0
+        for q in sorted(spans, key=lambda q: q.start):
+            start, end = q.start - c.start, q.end - c.start
+            if start < pos:
+                continue
+            parts += [html_text(c.text[pos:start]), f"<strong>{html_text(c.text[start:end])}</strong>"]
+            pos = end
+        parts.append(html_text(c.text[pos:]))
+        passage = "".join(parts)
+    lead = "…" if c.start > len(context.before) else ""
+    tail = "…" if context.after else ""
+    footnotes = "".join(
+        f'<li><span class="pqa-note">{html_text(f.section[-1])}</span> {html_text(f.text)} '
+        f'<code class="pqa-id">{html.escape(f.id)}</code></li>'
+        for f in context.footnotes
+    )
+    return (
+        f'<article class="pqa-context" data-citation="{html.escape(c.id)}">'
+        f"{breadcrumb_html(c.doc_title, c.section)}"
+        f'<p class="pqa-idline">引用 Citation <code class="pqa-id">{html.escape(c.id)}</code></p>'
+        f'<div class="pqa-flow"><span class="pqa-around">{lead}{html_text(context.before)}</span>'
+        f'<mark class="pqa-passage">{passage}</mark>'
+        f'<span class="pqa-around">{html_text(context.after)}{tail}</span></div>'
+        + (f'<h4>註腳 Footnotes</h4><ul class="pqa-footnotes">{footnotes}</ul>' if footnotes else "")
+        + "</article>"
+    )
+
+
+def section_html(section: Section, citations: Sequence[Citation]) -> str:
+    """A section's text in reading order, each passage followed by its citation id (overlaps shown once)."""
+    rows, shown_until = [], -1
+    for c in sorted(citations, key=lambda c: (c.start, c.end)):
+        start = max(c.start, shown_until)
+        text = c.text[start - c.start :] if start < c.end else ""
+        shown_until = max(shown_until, c.end)
+        kind = " pqa-footnote" if c.section and c.section[-1].startswith("註") else ""
+        rows.append(
+            f'<p class="pqa-segment{kind}">{html_text(text)} <code class="pqa-id">{html.escape(c.id)}</code></p>'
+        )
+    body = "".join(rows) or "<p>（此節沒有可引用的段落 · no citable passages in this section）</p>"
+    return f'<article class="pqa-section">{breadcrumb_html(section.doc_title, section.path)}{body}</article>'
+
+
+def message_html(text: str) -> str:
+    """A notice for the side panels (escaped)."""
+    return f'<p class="pqa-notice">{html_text(text)}</p>'
