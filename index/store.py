@@ -5,6 +5,9 @@ Layout of a saved index directory::
     manifest.json        key, settings, documents, passages (JSON)
     dense-<n>.faiss      faiss.write_index, one per embedder, rows in passage order
     bm25/                bm25s arrays (.npy) and vocabulary (.json)
+    lexicon.json         English phrase -> Chinese terms of the documents (see index.lexicon)
+    sentences.json       each sentence's passage row and document span
+    sentence-dense-<n>.faiss   sentence vectors, for the embedders that also index sentences
 """
 
 from __future__ import annotations
@@ -28,21 +31,25 @@ from index.embedders import Embedder
 from index.embedding_cache import EmbeddingCache, ProgressCallback
 from index.errors import IndexBuildError
 from index.lexical import LexicalIndex
+from index.lexicon import BilingualLexicon, load_cedict
+from index.sentences import sentence_spans
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 HEADER_MODES = ("none", "section", "title+section")
 
 
-def embedding_text(passage: Passage, document: Document, header: str) -> str:
-    """What is embedded for a passage: optionally its section path (and title) above its text."""
+def embedding_text(passage: Passage, document: Document, header: str, text: str | None = None) -> str:
+    """What is embedded for a passage (or ``text``, one of its sentences): optionally its section
+    path (and title) above it."""
+    body = passage.content if text is None else text
     if header == "none":
-        return passage.content
+        return body
     parts = [document.title] if header == "title+section" else []
-    parts.extend(s for s in passage.section if s not in passage.content)
+    parts.extend(s for s in passage.section if s not in body)
     if not parts:
-        return passage.content
-    return f"{format_section(tuple(parts))}\n{passage.content}"
+        return body
+    return f"{format_section(tuple(parts))}\n{body}"
 
 
 class PassageIndex:
@@ -54,11 +61,18 @@ class PassageIndex:
         dense: dict[str, Any],
         lexical: LexicalIndex,
         manifest: dict[str, Any],
+        lexicon: BilingualLexicon | None = None,
+        sentences: np.ndarray | None = None,
+        sentence_dense: dict[str, Any] | None = None,
     ) -> None:
         self.passages = list(passages)
         self.dense = dense
         self.lexical = lexical
         self.manifest = manifest
+        self.lexicon = lexicon or BilingualLexicon()
+        self.sentences = np.zeros((0, 3), dtype=np.int64) if sentences is None else sentences
+        """One row per sentence: passage row, start, end (document offsets), in passage order."""
+        self.sentence_dense = sentence_dense or {}
         self._row = {p.id: i for i, p in enumerate(self.passages)}
 
     @property
@@ -70,7 +84,19 @@ class PassageIndex:
 
     def search_dense(self, embedder_name: str, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """Rows and cosine scores of the ``k`` nearest passages."""
-        index = self.dense[embedder_name]
+        return self._search(self.dense[embedder_name], query, k)
+
+    def search_sentences(self, embedder_name: str, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Passage rows and scores by their best sentence among the ``k`` nearest sentences."""
+        best: dict[int, float] = {}
+        for sentence, score in self._search(self.sentence_dense[embedder_name], query, k):
+            row = int(self.sentences[sentence, 0])
+            if row not in best:
+                best[row] = score
+        return list(best.items())
+
+    @staticmethod
+    def _search(index: Any, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         k = min(k, index.ntotal)
         if k <= 0:
             return []
@@ -96,6 +122,10 @@ class PassageIndex:
             for i, name in enumerate(self.manifest["embedders"]):
                 faiss.write_index(self.dense[name], str(tmp / f"dense-{i}.faiss"))
             self.lexical.save(tmp / "bm25")
+            (tmp / "lexicon.json").write_text(json.dumps(self.lexicon.to_dict(), ensure_ascii=False), "utf-8")
+            (tmp / "sentences.json").write_text(json.dumps(self.sentences.tolist()), "utf-8")
+            for i, name in enumerate(self.manifest.get("sentence_embedders", [])):
+                faiss.write_index(self.sentence_dense[name], str(tmp / f"sentence-dense-{i}.faiss"))
             manifest = dict(self.manifest, passages=[asdict(p) for p in self.passages])
             (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), "utf-8")
             if directory.exists():
@@ -125,13 +155,22 @@ class PassageIndex:
                 for i, name in enumerate(manifest["embedders"])
             }
             lexical = LexicalIndex.load(directory / "bm25", len(passages))
+            lexicon = BilingualLexicon(json.loads((directory / "lexicon.json").read_text("utf-8")))
+            sentences = np.array(json.loads((directory / "sentences.json").read_text("utf-8")), dtype=np.int64)
+            sentences = sentences.reshape(-1, 3)
+            sentence_dense = {
+                name: faiss.read_index(str(directory / f"sentence-dense-{i}.faiss"))
+                for i, name in enumerate(manifest.get("sentence_embedders", []))
+            }
         except IndexBuildError:
             raise
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             raise IndexBuildError(f"{directory}: the cached index cannot be read ({exc})") from exc
-        if any(index.ntotal != len(passages) for index in dense.values()):
+        if any(index.ntotal != len(passages) for index in dense.values()) or any(
+            index.ntotal != len(sentences) for index in sentence_dense.values()
+        ):
             raise IndexBuildError(f"{directory}: the cached vectors do not match the passages")
-        return cls(passages, dense, lexical, manifest)
+        return cls(passages, dense, lexical, manifest, lexicon, sentences, sentence_dense)
 
 
 class IndexBuilder:
@@ -148,7 +187,11 @@ class IndexBuilder:
         *,
         header: str = "section",
         embedding_cache: EmbeddingCache | None = None,
+        dictionary: bool = True,
+        sentence_embedders: Sequence[str] = (),
     ) -> None:
+        """``dictionary``: also put CC-CEDICT entries that the documents use in the lexicon;
+        ``sentence_embedders``: names of the embedders that also embed each sentence."""
         if header not in HEADER_MODES:
             raise ValueError(f"header must be one of {HEADER_MODES}, got {header!r}")
         names = [e.name for e in embedders]
@@ -158,6 +201,11 @@ class IndexBuilder:
         self.embedders = list(embedders)
         self.header = header
         self.embedding_cache = embedding_cache or EmbeddingCache(None)
+        self.dictionary = dictionary
+        unknown = set(sentence_embedders) - set(names)
+        if unknown:
+            raise ValueError(f"sentence_embedders must be among the embedders {names}, got {sorted(unknown)}")
+        self.sentence_embedders = [n for n in names if n in set(sentence_embedders)]
 
     def key(self, documents: Sequence[Document]) -> str:
         """Hash of everything the index depends on: documents, chunking, embedders, format."""
@@ -168,6 +216,9 @@ class IndexBuilder:
             "embedders": [e.name for e in self.embedders],
             "header": self.header,
             "lexical": "bm25s-k1.2-b0.75-cjk-bigram-v1",
+            "lexicon": "pairs+cedict-v1" if self.dictionary else "pairs-v1",
+            "sentence_embedders": self.sentence_embedders,
+            "sentences": "cjk-punct-v1",
         }
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
 
@@ -186,19 +237,42 @@ class IndexBuilder:
             index = faiss.IndexFlatIP(vectors.shape[1])
             index.add(vectors)
             dense[embedder.name] = index
+        sentences = np.array(
+            [(row, p.start + a, p.start + b) for row, p in enumerate(passages) for a, b in sentence_spans(p.content)],
+            dtype=np.int64,
+        ).reshape(-1, 3)
+        sentence_dense: dict[str, Any] = {}
+        for embedder in self.embedders:
+            if embedder.name not in self.sentence_embedders:
+                continue
+            sentence_texts = [
+                embedding_text(
+                    passages[row],
+                    by_id[passages[row].doc_id],
+                    self.header,
+                    passages[row].content[a - passages[row].start : b - passages[row].start],
+                )
+                for row, a, b in sentences.tolist()
+            ]
+            vectors = self.embedding_cache.embed(embedder, sentence_texts, progress)
+            index = faiss.IndexFlatIP(vectors.shape[1])
+            index.add(vectors)
+            sentence_dense[embedder.name] = index
         lexical = LexicalIndex.build([f"{format_section(p.section)}\n{p.content}" for p in passages])
+        lexicon = BilingualLexicon.build([d.text for d in documents], load_cedict() if self.dictionary else None)
         manifest = {
             "format": FORMAT_VERSION,
             "key": self.key(documents),
             "embedders": [e.name for e in self.embedders],
             "splitter": self.splitter.settings,
             "header": self.header,
+            "sentence_embedders": self.sentence_embedders,
             "documents": [
                 {"id": d.id, "title": d.title, "source": d.source, "content_hash": d.content_hash} for d in documents
             ],
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        return PassageIndex(passages, dense, lexical, manifest)
+        return PassageIndex(passages, dense, lexical, manifest, lexicon, sentences, sentence_dense)
 
 
 def load_or_build(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.embedders import Embedder
+from index.sentences import sentence_spans
 from index.tokenize import tokenize
 from qa.language import AnalyzedQuery, Language
 from qa.model import Answer, Citation, Quote
@@ -20,7 +21,6 @@ _DATE = re.compile(r"\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月|\d{4}\.\d{1,2}\.\d{
 _NUMBER = re.compile(r"\d")
 ANSWER_TYPE_BONUS = 0.3
 
-_SENTENCE_END = re.compile(r"[。！？!?；;]+[」』”’）)]*|\n+")
 
 NO_ANSWER: dict[Language, str] = {
     "zh-Hant": "文件中沒有找到這個問題的答案；以下是最接近的段落。",
@@ -42,19 +42,10 @@ class Sentence:
 
 def split_sentences(citation: Citation, rank: int = 0) -> list[Sentence]:
     """Sentences of a passage (ending at 。！？； or a line break), with document offsets."""
-    out: list[Sentence] = []
-    pos = 0
-    text = citation.text
-    for match in [*_SENTENCE_END.finditer(text), None]:
-        end = match.end() if match else len(text)
-        piece = text[pos:end]
-        stripped = piece.strip()
-        if stripped:
-            lead = len(piece) - len(piece.lstrip())
-            s = citation.start + pos + lead
-            out.append(Sentence(citation, rank, stripped, s, s + len(stripped)))
-        pos = end
-    return out
+    return [
+        Sentence(citation, rank, citation.text[a:b], citation.start + a, citation.start + b)
+        for a, b in sentence_spans(citation.text)
+    ]
 
 
 class ExtractiveAnswerer:
@@ -80,7 +71,7 @@ class ExtractiveAnswerer:
         self.max_chars = max_chars
 
     def _scores(self, query: AnalyzedQuery, sentences: list[Sentence], query_vector: np.ndarray | None) -> np.ndarray:
-        q_tokens = set(tokenize(query.search_text))
+        q_tokens = set(tokenize(query.expanded_text))
         weight = {t: 2.0 if len(t) > 1 else 1.0 for t in q_tokens}
         total = sum(weight.values()) or 1.0
         lexical = np.array([sum(weight[t] for t in q_tokens.intersection(tokenize(s.text))) / total for s in sentences])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,7 @@ from qa.errors import InvalidRequestError, UnknownCitationError
 from qa.language import AnalyzedQuery, analyze, refers_back
 from qa.model import Answer, Citation, PassageContext, Section
 from qa.progress import terminal_progress
-from qa.retrieval import LEXICAL, DenseRetriever, Hit, LexicalRetriever, RankFuser
+from qa.retrieval import LEXICAL, SENTENCES, DenseRetriever, Hit, LexicalRetriever, RankFuser, SentenceRetriever
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_K = 100
@@ -61,6 +62,9 @@ class Assistant:
             self.embedders,
             header=self.settings.header,
             embedding_cache=EmbeddingCache(cache / "embeddings" if cache else None),
+            sentence_embedders=[
+                e.name for k, e in zip(self._keys, self.embedders, strict=True) if k in self.settings.sentence_embedders
+            ],
         )
         with terminal_progress(self.settings.progress if progress is None else False) as bar:
             self.index, self.index_built = load_or_build(
@@ -70,6 +74,11 @@ class Assistant:
         self._dense = [
             (key, DenseRetriever(self.index, e, self.settings.candidates))
             for key, e in zip(self._keys, self.embedders, strict=True)
+        ]
+        self._sentences = [
+            (key, SentenceRetriever(self.index, e.name, self.settings.candidates))
+            for key, e in zip(self._keys, self.embedders, strict=True)
+            if e.name in self.index.sentence_dense
         ]
         self._lexical = LexicalRetriever(self.index, self.settings.candidates)
         self._fuser = RankFuser(self.settings.fusion_weights, k=self.settings.rrf_k)
@@ -90,7 +99,10 @@ class Assistant:
         text = _CONTROL.sub(" ", question).strip()[: self.settings.max_question_chars].strip()
         if not text:
             raise InvalidRequestError("the question is empty; type a question about the document")
-        return analyze(text)
+        query = analyze(text)
+        if query.language == "en" and self.settings.expand_english:
+            query = replace(query, expansion=tuple(self.index.lexicon.translate(query.text)))
+        return query
 
     @staticmethod
     def _check_k(k: int) -> int:
@@ -103,6 +115,8 @@ class Assistant:
     def _rankings(self, query: AnalyzedQuery, depth: int) -> tuple[dict[str, list[Hit]], dict[str, np.ndarray]]:
         vectors = {key: r.embed(query) for key, r in self._dense}
         rankings: dict[str, list[Hit]] = {key: r.run(query, depth, vectors[key]) for key, r in self._dense}
+        for key, sentences in self._sentences:
+            rankings[key + SENTENCES] = sentences.run(vectors[key], depth)
         rankings[LEXICAL] = self._lexical.run(query, depth)
         return rankings, vectors
 
@@ -124,7 +138,10 @@ class Assistant:
         if previous is None or self.settings.history_weight == 0 or not refers_back(query.text):
             return fused, rankings, vectors
         joined = AnalyzedQuery(
-            f"{previous.text} {query.text}", query.language, f"{previous.search_text} {query.search_text}"
+            f"{previous.text} {query.text}",
+            query.language,
+            f"{previous.search_text} {query.search_text}",
+            previous.expansion + query.expansion,
         )
         joined_rankings, _ = self._rankings(joined, depth)
         scores = {h.row: h.score for h in fused}

@@ -53,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     serve.add_argument("--share", action="store_true", help="also open a public Gradio share link (off by default)")
+    ev = sub.add_parser("eval", parents=[common], help="score retrieval and answers on a question set (or DRCD)")
+    ev.add_argument("questions", type=Path, help="a JSONL question set like dev.jsonl (with --drcd: a DRCD JSON file)")
+    ev.add_argument("-k", type=int, default=10, help="passages per question, at least 10 (default 10)")
+    ev.add_argument("--drcd", action="store_true", help="QUESTIONS is a DRCD/SQuAD file: index its paragraphs")
+    ev.add_argument("--sample", type=int, help="score this many questions drawn at random (default: all)")
+    ev.add_argument("--seed", type=int, default=0, help="random seed for --sample (default 0)")
+    ev.add_argument("--misses", action="store_true", help="also list the questions with no hit in the top 5")
     return parser
 
 
@@ -80,6 +87,8 @@ def _run(args: argparse.Namespace) -> int:
     settings = _settings(args)
     if args.command == "serve":
         return _serve(args, settings, console)
+    if args.command == "eval":
+        return _eval(args, settings)
     rebuild = getattr(args, "rebuild", False)
     if args.doc:
         assistant = Assistant.from_paths(args.doc, settings, rebuild=rebuild)
@@ -165,6 +174,35 @@ def _serve(args: argparse.Namespace, settings: Settings, console: Any) -> int:
         console.print(f"[yellow]Listening on {args.host}: other machines on the network can reach the chat.[/]")
     console.print(f"peninsula-qa chat on http://{args.host}:{args.port}/ (Ctrl+C stops it)")
     app.launch(args.host, args.port, share=args.share, quiet=True)
+    return 0
+
+
+def _eval(args: argparse.Namespace, settings: Settings) -> int:
+    from qa.assistant import Assistant
+    from qa.evaluation import DrcdEvaluator, QuestionSetEvaluator, load_drcd, load_questions
+
+    report: Any
+    if args.drcd:
+        if args.doc:
+            raise ValueError("--doc cannot be used with --drcd: the DRCD file brings its own documents")
+        documents, drcd_questions = load_drcd(args.questions)
+        report = DrcdEvaluator(Assistant(documents, settings), k=args.k).run(
+            drcd_questions, sample=args.sample, seed=args.seed
+        )
+    else:
+        questions = load_questions(args.questions)
+        assistant = Assistant.from_paths(args.doc, settings) if args.doc else Assistant(settings=settings)
+        report = QuestionSetEvaluator(assistant, k=args.k).run(questions, sample=args.sample, seed=args.seed)
+    if args.json:
+        data = report.to_dict()
+        if args.misses:
+            data["misses"] = [r.id for r in report.misses()]
+        _print_json(data)
+        return 0
+    print(report.markdown())
+    if args.misses:
+        print()
+        print(report.misses_markdown())
     return 0
 
 

@@ -10,12 +10,15 @@ from platformdirs import user_cache_dir
 APP_NAME = "peninsula-qa"
 
 # Weighted reciprocal-rank fusion, calibrated per query language on ../shared/eval/dev.jsonl with
-# ``benchmarks/dev_eval.py --grid``: BM25 on Chinese characters is the strongest member for Chinese
-# questions, the multilingual dense models carry English questions over to the Chinese text.
+# ``benchmarks/dev_eval.py --grid`` (MRR@10 over a grid of weights; the simplest of the tied best).
+# Chinese questions: BM25 on characters and e5 over single sentences, equally. English questions:
+# BM25 with the documents' Chinese terms for the question's phrases (index.lexicon) leads, e5 over
+# whole passages helps a little. USE ranks below every other member here: it only abstains and
+# scores answer sentences.
 DEFAULT_FUSION_WEIGHTS: dict[str, dict[str, float]] = {
-    "zh-Hant": {"e5": 1.0, "use": 1.0, "bm25": 3.0},
-    "zh-Hans": {"e5": 1.0, "use": 1.0, "bm25": 3.0},
-    "en": {"e5": 1.0, "use": 2.0, "bm25": 0.5},
+    "zh-Hant": {"e5": 0.0, "use": 0.0, "bm25": 1.0, "e5:sentences": 1.0},
+    "zh-Hans": {"e5": 0.0, "use": 0.0, "bm25": 1.0, "e5:sentences": 1.0},
+    "en": {"e5": 0.5, "use": 0.0, "bm25": 3.0, "e5:sentences": 0.0},
 }
 
 # USE cosines are spread out and comparable across questions: on dev.jsonl every answerable
@@ -43,12 +46,16 @@ class Settings:
     chunk_overlap: int = 50
     header: str = "section"
     embedders: tuple[str, ...] = ("e5", "use")
+    sentence_embedders: tuple[str, ...] = ("e5",)
+    """Embedders (among ``embedders``) that also index every sentence: fusion key ``"<spec>:sentences"``."""
     fusion_weights: dict[str, dict[str, float]] = field(default_factory=lambda: DEFAULT_FUSION_WEIGHTS)
     rrf_k: int = 60
     candidates: int = 50
     """How many passages each retriever returns to the fusion."""
     abstain_floor: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_ABSTAIN_FLOOR))
     """Abstain when an embedder's best cosine is below its floor (keys as in ``fusion_weights``)."""
+    expand_english: bool = True
+    """Add the documents' Chinese terms for an English question's phrases to its lexical search."""
     history_weight: float = 0.5
     """How much the previous question steers retrieval for a follow-up (0 = not at all)."""
     max_question_chars: int = 2000

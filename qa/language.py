@@ -23,6 +23,12 @@ class AnalyzedQuery:
     language: Language
     search_text: str
     """Simplified characters converted to Traditional (OpenCC); otherwise the text as typed."""
+    expansion: tuple[str, ...] = ()
+    """Chinese terms for an English question's phrases (see ``index.lexicon``), for the lexical search."""
+
+    @property
+    def expanded_text(self) -> str:
+        return " ".join((self.search_text, *self.expansion))
 
 
 def detect_language(text: str) -> Language:

