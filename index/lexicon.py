@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
-from index.tokenize import ENGLISH_STOPWORDS, _stem, normalize_for_search
+from index.tokenize import ENGLISH_STOPWORDS, normalize_for_search
 
 MAX_PHRASE_WORDS = 4
 TERMS_PER_KEY = 4
@@ -26,7 +26,7 @@ _WORD = re.compile(r"[a-z]+|[0-9]+")
 # A Chinese term followed by its English form in parentheses: 康京和 (Kang Kyung-wha).
 _PAIR = re.compile(f"([{_HAN}]{{2,12}})\\s*[（(]\\s*([A-Za-z][A-Za-z0-9 .,'’&/\\-]{{1,80}}?)\\s*[)）]")
 # Characters that end a term when reading backwards from the parenthesis.
-_TERM_BREAK = re.compile(r".*[的與和及在對由將為是於向、稱指以]")
+_TERM_BREAKS = frozenset("的與和及在對由將為是於向、稱指以")
 # Gloss words that say what kind of entry it is rather than what it means.
 _GLOSS_NOISE = frozenset({"surname", "abbr", "tw", "pr", "lit", "fig", "sb", "sth", "etc", "variant", "old", "name"})
 
@@ -54,9 +54,19 @@ def load_cedict() -> dict[str, tuple[DictionaryEntry, ...]]:
     return {term: tuple(entries) for term, entries in by_term.items()}
 
 
+@functools.cache
+def _stemmer() -> Callable[[str], str]:
+    try:
+        import snowballstemmer
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise ImportError("the English–Chinese lexicon needs snowballstemmer: pip install snowballstemmer") from exc
+    return snowballstemmer.stemmer("english").stemWord  # type: ignore[no-any-return]
+
+
 def english_words(text: str) -> list[str]:
-    """Content words of English text, normalised as the lexicon's keys are."""
-    return [_stem(w) for w in _WORD.findall(normalize_for_search(text)) if w not in ENGLISH_STOPWORDS]
+    """Content words of English text, Snowball-stemmed so that "compensation" meets "compensate"."""
+    stem = _stemmer()
+    return [stem(w) for w in _WORD.findall(normalize_for_search(text)) if w not in ENGLISH_STOPWORDS]
 
 
 def _gloss_keys(gloss: str) -> list[str]:
@@ -64,7 +74,8 @@ def _gloss_keys(gloss: str) -> list[str]:
     gloss = re.sub(r"^\s*(to|a|an|the)\s+", "", gloss.strip(), flags=re.I)
     keys = []
     for part in gloss.split(","):
-        words = [w for w in english_words(part) if w not in _GLOSS_NOISE and not w.isdigit()]
+        noise = {_stemmer()(w) for w in _GLOSS_NOISE}
+        words = [w for w in english_words(part) if w not in noise and not w.isdigit()]
         if 1 <= len(words) <= 3:
             keys.append(" ".join(words))
     return keys
@@ -84,7 +95,10 @@ def mine_pairs(text: str) -> list[tuple[str, str]]:
     """``(chinese, english)`` pairs the text writes as ``中文 (English)``."""
     pairs = []
     for match in _PAIR.finditer(text):
-        chinese = _TERM_BREAK.sub("", match.group(1))[-8:]
+        run = match.group(1)
+        # the term starts after the last break character that leaves at least two characters
+        cut = next((i + 1 for i in range(len(run) - 3, -1, -1) if run[i] in _TERM_BREAKS), 0)
+        chinese = run[cut:][-8:]
         if len(chinese) >= 2:
             pairs.append((chinese, match.group(2).strip(" .,")))
     return pairs

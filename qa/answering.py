@@ -22,6 +22,21 @@ _NUMBER = re.compile(r"\d")
 ANSWER_TYPE_BONUS = 0.3
 
 
+# Headings and bibliographic references are not answers, unless the question asks for a source.
+_ASKS_SOURCE = re.compile(
+    r"出自|來源|来源|引自|援引|哪家媒|報導|报道|\bsources?\b|according to|reported|\bcited?\b", re.I
+)
+_REFERENCE = re.compile(r"^(援引自|引自|參見|参见|資料來源|资料来源|同註|同注)|https?://")
+
+
+def _is_heading(sentence: Sentence) -> bool:
+    return sentence.text in sentence.citation.section
+
+
+def _is_reference(sentence: Sentence) -> bool:
+    return bool(_REFERENCE.search(sentence.text))
+
+
 NO_ANSWER: dict[Language, str] = {
     "zh-Hant": "文件中沒有找到這個問題的答案；以下是最接近的段落。",
     "zh-Hans": "文件中没有找到这个问题的答案；以下是最接近的段落。",
@@ -103,6 +118,10 @@ class ExtractiveAnswerer:
         if abstain or not citations:
             return Answer(query.text, NO_ANSWER[query.language], True, tuple(citations), (), query.language)
         sentences = [s for rank, c in enumerate(citations[: self.passages]) for s in split_sentences(c, rank)]
+        prose = [
+            s for s in sentences if not _is_heading(s) and (_ASKS_SOURCE.search(query.text) or not _is_reference(s))
+        ]
+        sentences = prose or sentences
         scores = self._scores(query, sentences, query_vector)
         order = np.argsort(-scores, kind="stable")
         chosen: list[Sentence] = [sentences[order[0]]]

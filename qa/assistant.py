@@ -15,13 +15,23 @@ from index.chunking import ChunkSplitter, Passage
 from index.embedders import Embedder, load_embedder
 from index.embedding_cache import EmbeddingCache, ProgressCallback
 from index.store import IndexBuilder, load_or_build
+from qa.abstention import MentionCheck, chinese_dates
 from qa.answering import ExtractiveAnswerer
 from qa.config import Settings
 from qa.errors import InvalidRequestError, UnknownCitationError
 from qa.language import AnalyzedQuery, analyze, refers_back
 from qa.model import Answer, Citation, PassageContext, Section
 from qa.progress import terminal_progress
-from qa.retrieval import LEXICAL, SENTENCES, DenseRetriever, Hit, LexicalRetriever, RankFuser, SentenceRetriever
+from qa.retrieval import (
+    LEXICAL,
+    SENTENCES,
+    DenseRetriever,
+    Hit,
+    LexicalRetriever,
+    RankFuser,
+    ScoreFuser,
+    SentenceRetriever,
+)
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_K = 100
@@ -81,11 +91,13 @@ class Assistant:
             if e.name in self.index.sentence_dense
         ]
         self._lexical = LexicalRetriever(self.index, self.settings.candidates)
-        self._fuser = RankFuser(self.settings.fusion_weights, k=self.settings.rrf_k)
+        fuser = ScoreFuser if self.settings.fusion == "score" else RankFuser
+        self._fuser = fuser(self.settings.fusion_weights, k=self.settings.rrf_k)
         sentence_embedder = next(
             (e for k, e in zip(self._keys, self.embedders, strict=True) if k == SENTENCE_EMBEDDER), None
         )
         self._answerer = ExtractiveAnswerer(sentence_embedder)
+        self._mentions = MentionCheck(d.text for d in self.documents)
 
     @classmethod
     def from_paths(cls, paths: Iterable[str | Path], settings: Settings | None = None, **kwargs: object) -> Assistant:
@@ -101,7 +113,8 @@ class Assistant:
             raise InvalidRequestError("the question is empty; type a question about the document")
         query = analyze(text)
         if query.language == "en" and self.settings.expand_english:
-            query = replace(query, expansion=tuple(self.index.lexicon.translate(query.text)))
+            terms = [*self.index.lexicon.translate(query.text), *chinese_dates(query.text)]
+            query = replace(query, expansion=tuple(terms))
         return query
 
     @staticmethod
@@ -195,7 +208,7 @@ class Assistant:
         citations = [self._citation(self.index.passages[h.row], round(h.score, 6)) for h in fused[:k]]
         floors = self.settings.abstain_floor
         below_floor = any(key in floors and (not hits or hits[0].score < floors[key]) for key, hits in rankings.items())
-        abstain = below_floor or not any(rankings.values())
+        abstain = below_floor or not any(rankings.values()) or bool(self._mentions.unknown(query.text))
         return self._answerer.run(query, citations, abstain=abstain, query_vector=vectors.get(SENTENCE_EMBEDDER))
 
     def cite(self, citation_id: str) -> Citation:

@@ -111,3 +111,24 @@ class RankFuser:
             for rank, hit in enumerate(hits, start=1):
                 fused[hit.row] = fused.get(hit.row, 0.0) + w / (self.k + rank)
         return [Hit(r, s) for r, s in sorted(fused.items(), key=lambda item: (-item[1], item[0]))]
+
+
+class ScoreFuser(RankFuser):
+    """Weighted sum of min-max normalised scores: ``score = Σ w_r · (s - min_r) / (max_r - min_r)``.
+
+    Each retriever's scores are scaled over its own candidate list, so a passage that one strong
+    member scores far above the rest keeps that margin, where rank fusion would flatten it to
+    "first". Weights as in :class:`RankFuser`.
+    """
+
+    def run(self, rankings: Mapping[str, list[Hit]], language: Language) -> list[Hit]:
+        fused: dict[int, float] = {}
+        for name, hits in rankings.items():
+            w = self.weight(language, name)
+            if w == 0 or not hits:
+                continue
+            high, low = hits[0].score, hits[-1].score
+            span = high - low
+            for hit in hits:
+                fused[hit.row] = fused.get(hit.row, 0.0) + w * ((hit.score - low) / span if span > 0 else 1.0)
+        return [Hit(r, s) for r, s in sorted(fused.items(), key=lambda item: (-item[1], item[0]))]

@@ -30,3 +30,33 @@ def test_invalid_fusion_settings_are_rejected():
         RankFuser(k=-1)
     with pytest.raises(ValueError):
         RankFuser({"en": {"a": -0.5}})
+
+
+def test_score_fusion_sums_min_max_normalised_scores():
+    from qa.retrieval import ScoreFuser
+
+    fuser = ScoreFuser({"zh-Hant": {"bm25": 1.0, "e5:sentences": 0.5}})
+    rankings = {
+        "bm25": [Hit(1, 20.0), Hit(2, 12.0), Hit(3, 4.0)],
+        "e5:sentences": [Hit(3, 0.91), Hit(2, 0.90), Hit(1, 0.81)],
+    }
+    scores = dict(fuser.run(rankings, "zh-Hant"))
+    assert scores[1] == pytest.approx(1.0)
+    assert scores[2] == pytest.approx(0.5 + 0.5 * 0.9)
+    assert scores[3] == pytest.approx(0.5)
+    assert [h.row for h in fuser.run(rankings, "zh-Hant")] == [1, 2, 3]
+
+
+def test_score_fusion_handles_single_and_empty_lists():
+    from qa.retrieval import ScoreFuser
+
+    fused = ScoreFuser().run({"bm25": [Hit(4, 3.0)], "use": []}, "en")
+    assert fused == [Hit(4, 1.0)]
+
+
+def test_settings_name_a_known_fusion():
+    from qa import Settings
+
+    assert Settings(fusion="rrf").fusion == "rrf"
+    with pytest.raises(ValueError, match="fusion"):
+        Settings(fusion="max")

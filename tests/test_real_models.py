@@ -39,7 +39,7 @@ def test_dev_set_retrieval_quality(real_assistant, dev_questions):
         gold = [_norm(g) for g in q["gold"]]
         found = [any(g in t for t in texts) for g in gold]
         hits += all(found) if q["needs_all"] else any(found)
-    assert hits / len(answerable) >= 0.87  # the naive-fusion reference measured beside it (dev_eval.py)
+    assert hits / len(answerable) >= 0.93  # 0.957 measured by benchmarks/quality.py; the reference gets 0.872
 
 
 @pytest.mark.parametrize("question", ["What is the weather in Paris today?", "How do I bake sourdough bread?"])
@@ -56,3 +56,28 @@ def test_a_second_assistant_loads_the_cached_index(real_assistant, real_cache_di
     assert again.index.passages == real_assistant.index.passages
     q = "北韓迄今共進行幾次核試？"
     assert [c.id for c in again.search(q, k=5)] == [c.id for c in real_assistant.search(q, k=5)]
+
+
+def test_english_questions_search_with_the_documents_chinese_terms(real_assistant):
+    query = real_assistant._query("Which anniversary of the Korean War armistice fell in 2018?")
+    assert {"韓戰", "停戰"} <= set(query.expansion)
+    top = real_assistant.search("Which anniversary of the Korean War armistice fell in 2018?", k=3)
+    assert any("韓戰停戰協定簽署65周年" in _norm(c.text) for c in top)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "2019年6月特朗普与金正恩在板门店非军事区会面取得了什么成果？",
+        "When did North Korea first flight-test the Hwasong-15?",
+    ],
+)
+def test_questions_about_specifics_the_chapter_never_mentions_are_refused(real_assistant, question):
+    answer = real_assistant.ask(question)
+    assert answer.abstained and answer.citations
+
+
+def test_sentence_vectors_rank_passages_by_their_best_sentence(real_assistant):
+    rankings, _ = real_assistant._rankings(real_assistant._query("北韓迄今共進行幾次核試？"), 5)
+    best = real_assistant.index.passages[rankings["e5:sentences"][0].row]
+    assert "北韓迄今共進行6次核試" in best.content

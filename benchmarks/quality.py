@@ -1,0 +1,255 @@
+"""Retrieval and answer quality: the dev set and DRCD, each beside its reference pipelines.
+
+    python benchmarks/quality.py                          # dev set + DRCD (500-question sample), table on stdout
+    python benchmarks/quality.py --out benchmarks/results/quality.md
+    python benchmarks/quality.py --skip-drcd --grid       # the fusion-weight grid per query language
+    python benchmarks/quality.py --skip-drcd --history    # each question asked after the set's previous one
+
+Scoring is ``qa.evaluation``'s, as ../shared/eval/README.md gives it. The references are measured
+in the same run on the same machine: on the dev set the two plain pipelines of that README (500/50
+chunks; e5 + flat FAISS, and e5 + USE + character-bigram BM25 with equal RRF); on DRCD the members
+of our own index alone (BM25, USE, e5) and their unweighted RRF. The first DRCD run embeds 1,000
+paragraphs (about 20 minutes on 2 cores); the embedding cache (``--cache-dir``) makes reruns fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from corpus import load_default_document  # noqa: E402
+from index.embedders import E5Embedder, USEEmbedder  # noqa: E402
+from index.lexical import LexicalIndex  # noqa: E402
+from qa import Assistant, Settings  # noqa: E402
+from qa.config import default_cache_dir  # noqa: E402
+from qa.evaluation import (  # noqa: E402
+    DrcdEvaluator,
+    EvalQuestion,
+    QuestionSetEvaluator,
+    drcd_hit_rank,
+    first_hit_rank,
+    load_drcd,
+    load_questions,
+    sample_questions,
+)
+from qa.language import analyze  # noqa: E402
+from qa.retrieval import LEXICAL, Hit, RankFuser  # noqa: E402
+
+EVAL = ROOT.parent / "shared" / "eval"
+LANGS = ("zh-Hant", "zh-Hans", "en")
+
+
+def rank_table(name: str, questions: Sequence[EvalQuestion], ranked: Callable[[EvalQuestion], list[str]]) -> str:
+    """One Markdown row of hit@1 / hit@5 / MRR@10 overall and per language for a ranking function."""
+    ranks: dict[str, list[int | None]] = {lang: [] for lang in (*LANGS, "overall")}
+    lengths: list[int] = []
+    for q in questions:
+        if not q.answerable:
+            continue
+        texts = ranked(q)
+        lengths += [len(t) for t in texts[:5]]
+        rank = first_hit_rank(q.gold, texts, needs_all=q.needs_all)
+        ranks[q.lang].append(rank)
+        ranks["overall"].append(rank)
+
+    def cells(rs: list[int | None]) -> str:
+        n = len(rs) or 1
+        hit1 = sum(r == 1 for r in rs) / n
+        hit5 = sum(r is not None and r <= 5 for r in rs) / n
+        mrr = sum(1 / r for r in rs if r) / n
+        return f"{hit1:.3f} / {hit5:.3f} / {mrr:.3f}"
+
+    row = " | ".join(cells(ranks[g]) for g in ("overall", *LANGS))
+    return f"| {name} | {row} | {statistics.mean(lengths):.0f} |"
+
+
+def dev_references(questions: Sequence[EvalQuestion]) -> list[str]:
+    """The two plain pipelines of ../shared/eval/README.md, over the same 500/50 chunks."""
+    import faiss
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    chunks = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50).split_text(load_default_document().text)
+    embedders = {"e5": E5Embedder(), "use": USEEmbedder()}
+    dense = {}
+    for name, e in embedders.items():
+        dense[name] = faiss.IndexFlatIP(e.dim)
+        dense[name].add(e.embed_documents(chunks))
+    bm25 = LexicalIndex.build(chunks)
+    fuser = RankFuser(k=60)
+    rankings: dict[str, dict[str, list[Hit]]] = {}
+    for q in questions:
+        query = analyze(q.question)
+        rankings[q.id] = {}
+        for name, e in embedders.items():
+            s, r = dense[name].search(e.embed_queries([query.search_text]), 10)
+            rankings[q.id][name] = [Hit(int(i), float(x)) for i, x in zip(r[0], s[0], strict=True)]
+        scores = bm25.scores(query.search_text)
+        top = scores.argsort()[::-1][:10]
+        rankings[q.id][LEXICAL] = [Hit(int(i), float(scores[i])) for i in top if scores[i] > 0]
+    return [
+        rank_table(
+            "reference: splitter 500/50 + e5 + flat FAISS",
+            questions,
+            lambda q: [chunks[h.row] for h in rankings[q.id]["e5"]],
+        ),
+        rank_table(
+            "reference: same chunks, RRF of e5 + USE + bigram BM25",
+            questions,
+            lambda q: [chunks[h.row] for h in fuser.run(rankings[q.id], analyze(q.question).language)],
+        ),
+    ]
+
+
+def dev_section(questions: list[EvalQuestion], settings: Settings, history: bool) -> str:
+    t0 = time.perf_counter()
+    assistant = Assistant(settings=settings)
+    build = time.perf_counter() - t0
+    if history:  # each question asked after the previous one of the set, as a chat would
+        report = QuestionSetEvaluator(_WithHistory(assistant, questions), k=10).run(questions)
+    else:
+        report = QuestionSetEvaluator(assistant, k=10).run(questions)
+    lines = [
+        f"## dev.jsonl ({len(questions)} questions, {sum(q.answerable for q in questions)} answerable)",
+        "",
+        "### default pipeline" + (" (each question asked after the previous one)" if history else ""),
+        "",
+        report.markdown(),
+        f"Index: {len(assistant.passages)} passages; built or loaded in {build:.1f} s.",
+        "",
+        "### beside the reference pipelines (hit@1 / hit@5 / MRR@10)",
+        "",
+        "| pipeline | overall | zh-Hant | zh-Hans | en | mean passage chars |",
+        "|---|---|---|---|---|---|",
+        rank_table("default", questions, lambda q: [c.text for c in assistant.search(q.question, k=10)]),
+        *dev_references(questions),
+        "",
+        report.misses_markdown(),
+    ]
+    return "\n".join(lines)
+
+
+class _WithHistory:
+    """Asks each question with the set's previous question as chat history."""
+
+    def __init__(self, assistant: Assistant, questions: Sequence[EvalQuestion]) -> None:
+        self.assistant = assistant
+        self.previous = {q.question: questions[i - 1].question for i, q in enumerate(questions) if i}
+
+    def ask(self, question: str, k: int = 5):  # type: ignore[no-untyped-def]
+        earlier = [self.previous[question]] if question in self.previous else []
+        return self.assistant.ask(question, k=k, history=earlier)
+
+
+def drcd_section(settings: Settings, sample: int, seed: int) -> str:
+    documents, questions = load_drcd(EVAL / "drcd" / "DRCD_dev.json")
+    t0 = time.perf_counter()
+    assistant = Assistant(documents, settings)
+    build = time.perf_counter() - t0
+    report = DrcdEvaluator(assistant, k=10).run(questions, sample=sample, seed=seed)
+    chosen = sample_questions(questions, sample, seed)
+    members: dict[str, list[int | None]] = {}
+    for q in chosen:
+        rankings, _ = assistant._rankings(assistant._query(q.question), 10)
+        rankings["RRF of BM25 + USE, unweighted"] = RankFuser(k=60).run(
+            {LEXICAL: rankings[LEXICAL], "use": rankings["use"]}, "zh-Hant"
+        )
+        for name, hits in rankings.items():
+            citations = [assistant._citation(assistant.index.passages[h.row]) for h in hits[:10]]
+            members.setdefault(name, []).append(drcd_hit_rank(q, citations))
+
+    def row(name: str, ranks: list[int | None]) -> str:
+        n = len(ranks)
+        hit1 = sum(r == 1 for r in ranks) / n
+        hit5 = sum(r is not None and r <= 5 for r in ranks) / n
+        mrr = sum(1 / r for r in ranks if r) / n
+        return f"| {name} | {hit1:.3f} | {hit5:.3f} | {mrr:.3f} |"
+
+    return "\n".join(
+        [
+            f"## DRCD dev ({len(documents)} paragraphs as documents, {report.n}-question sample, seed {seed})",
+            "",
+            report.markdown(),
+            f"Index: {report.passages} passages; built or loaded in {build:.1f} s.",
+            "",
+            "| pipeline | hit@1 | hit@5 | MRR@10 |",
+            "|---|---|---|---|",
+            f"| default | {report.hit_at_1:.3f} | {report.hit_at_5:.3f} | {report.mrr_at_10:.3f} |",
+            *(
+                row(f"reference: {name} alone" if "RRF" not in name else f"reference: {name}", r)
+                for name, r in members.items()
+            ),
+        ]
+    )
+
+
+def weight_grid(questions: list[EvalQuestion], settings: Settings) -> list[str]:
+    """MRR@10 / hit@1 per language group over a grid of RRF weights on the default pipeline's rankings."""
+    assistant = Assistant(settings=settings)
+    runs = []
+    for q in questions:
+        if q.answerable:
+            query = assistant._query(q.question)
+            runs.append((q, query.language, assistant._retrieve(query, 50)[1]))
+    members = sorted(runs[0][2])
+    lines = [f"members: {', '.join(members)}"]
+    for group in (("zh-Hant", "zh-Hans"), ("en",)):
+        rows = []
+        for w in itertools.product((0.0, 0.5, 1.0, 2.0, 3.0), repeat=len(members)):
+            if not any(w):
+                continue
+            fuser = RankFuser({lang: dict(zip(members, w, strict=True)) for lang in LANGS})
+            ranks = [
+                first_hit_rank(
+                    q.gold,
+                    [assistant.index.passages[h.row].content for h in fuser.run(rankings, language)],
+                    needs_all=q.needs_all,
+                )
+                for q, language, rankings in runs
+                if language in group
+            ]
+            rows.append((sum(1 / r for r in ranks if r) / len(ranks), sum(r == 1 for r in ranks) / len(ranks), w))
+        rows.sort(key=lambda r: (-r[0], -r[1], sum(r[2])))
+        lines.append(
+            f"{'/'.join(group)}: best (MRR@10, hit@1, weights): "
+            + "; ".join(f"{m:.3f}, {h:.3f}, {w}" for m, h, w in rows[:5])
+        )
+        equal = next(r for r in rows if set(r[2]) == {1.0})
+        lines.append(f"{'/'.join(group)}: equal weights: {equal[0]:.3f}, {equal[1]:.3f}")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=Path, default=EVAL / "dev.jsonl")
+    parser.add_argument("--cache-dir", type=Path, default=default_cache_dir(), help="index and embedding cache")
+    parser.add_argument("--skip-drcd", action="store_true")
+    parser.add_argument("--drcd-sample", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--grid", action="store_true", help="also print the fusion-weight grid")
+    parser.add_argument("--history", action="store_true", help="ask each question after the previous one")
+    parser.add_argument("--out", type=Path, help="write the Markdown here")
+    args = parser.parse_args()
+    settings = Settings(cache_dir=args.cache_dir, progress=False)
+    questions = load_questions(args.questions)
+    parts = [f"# Quality, {time.strftime('%Y-%m-%d')}", "", dev_section(questions, settings, args.history)]
+    if args.grid:
+        parts += ["", "### fusion-weight grid", "", *(f"- {line}" for line in weight_grid(questions, settings))]
+    if not args.skip_drcd:
+        parts += ["", drcd_section(settings, args.drcd_sample, args.seed)]
+    text = "\n".join(parts) + "\n"
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, "utf-8")
+
+
+if __name__ == "__main__":
+    main()

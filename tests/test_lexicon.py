@@ -1,0 +1,69 @@
+"""The English → Chinese lexicon: pairs the documents write, and CC-CEDICT entries they use."""
+
+import pytest
+
+from index.lexicon import BilingualLexicon, DictionaryEntry, english_words, load_cedict, mine_pairs
+from qa.abstention import MentionCheck, chinese_dates, date_mentions
+
+
+def test_pairs_written_in_the_text_are_mined():
+    text = "外交部長康京和 (Kang Kyung-wha) 表示，史汀生研究中心（Stimson Center）指出。"
+    pairs = dict(mine_pairs(text))
+    assert pairs["史汀生研究中心"] == "Stimson Center"
+    assert any(zh.endswith("康京和") and en == "Kang Kyung-wha" for zh, en in pairs.items())
+
+
+def test_english_words_are_stemmed_so_forms_meet():
+    assert english_words("compensation") == english_words("compensate")
+    assert english_words("the deployments of a missile") == english_words("deployment missiles")
+
+
+def test_only_dictionary_terms_the_documents_use_enter_the_lexicon():
+    dictionary = {
+        "停戰": (DictionaryEntry("停戰", "停战", ("to cease fire", "armistice", "truce")),),
+        "休戰": (DictionaryEntry("休戰", "休战", ("armistice",)),),
+        "川普": (DictionaryEntry("川普", "川普", ("(Tw) surname Trump",)),),
+    }
+    lexicon = BilingualLexicon.build(["韓戰停戰協定簽署65周年，川普表示。"], dictionary)
+    assert lexicon.translate("When was the armistice?") == ["停戰"]  # 休戰 is not in the text
+    assert lexicon.translate("What did Trump say?") == ["川普"]  # "surname" and "(Tw)" are not meaning
+    assert lexicon.translate("weather in Paris") == []
+
+
+def test_longer_phrases_win_over_their_words():
+    lexicon = BilingualLexicon({"stimson center": ["史汀生研究中心"], "center": ["中心"]})
+    assert lexicon.translate("the Stimson Center report") == ["史汀生研究中心"]
+
+
+def test_the_chapter_lexicon_carries_english_questions_over(chapter):
+    lexicon = BilingualLexicon.build([chapter.text], load_cedict())
+    assert {"韓戰", "停戰"} <= set(lexicon.translate("Which anniversary of the Korean War armistice fell in 2018?"))
+    assert "薩德" in lexicon.translate("THAAD deployment")
+    assert "補償" in lexicon.translate("compensation for denuclearization")
+
+
+@pytest.mark.parametrize(
+    ("text", "keys"),
+    [
+        ("2019年6月特朗普與金正恩會面", {"y2019", "ym2019-6"}),
+        ("6月12日舉行", {"md6-12"}),
+        ("(3次：2018.4.27、2018.5.25)", {"y2018", "ym2018-4", "md4-27", "ym2018-5", "md5-25"}),
+        ("on June 12, 2018 in Singapore", {"y2018", "md6-12", "ym2018-6"}),
+        ("by 22 August", {"md8-22"}),
+    ],
+)
+def test_dates_are_read_in_chinese_and_english_forms(text, keys):
+    assert date_mentions(text) == keys
+
+
+def test_english_dates_are_written_the_chinese_way():
+    assert chinese_dates("the June 12, 2018 summit") == ["6月12日", "2018年6月"]
+
+
+def test_a_question_about_unmentioned_specifics_is_caught():
+    check = MentionCheck(["2018年6月12日舉行。7月4日發射火星-14型 (hwasong-14)。2019年美韓例行軍演。"])
+    assert check.unknown("2019年6月特朗普與金正恩會面有何成果？") == ["ym2019-6"]
+    assert check.unknown("When did North Korea first test the Hwasong-15?") == ["hwasong-15"]
+    assert check.unknown("What did the Hwasong-14 test show?") == []
+    assert check.unknown("川金會在2018年6月舉行了嗎？") == []
+    assert check.unknown("What about the F-35 jets?") == []  # a family the documents never name in Latin letters
