@@ -7,6 +7,7 @@ Layout of a saved index directory::
     bm25/                bm25s arrays (.npy) and vocabulary (.json)
     lexicon.json         English phrase -> Chinese terms of the documents (see index.lexicon)
     sentences.json       each sentence's passage row and document span
+    bm25-sentences/      BM25 over single sentences (with their section path)
     sentence-dense-<n>.faiss   sentence vectors, for the embedders that also index sentences
 """
 
@@ -64,6 +65,7 @@ class PassageIndex:
         lexicon: BilingualLexicon | None = None,
         sentences: np.ndarray | None = None,
         sentence_dense: dict[str, Any] | None = None,
+        sentence_lexical: LexicalIndex | None = None,
     ) -> None:
         self.passages = list(passages)
         self.dense = dense
@@ -73,6 +75,7 @@ class PassageIndex:
         self.sentences = np.zeros((0, 3), dtype=np.int64) if sentences is None else sentences
         """One row per sentence: passage row, start, end (document offsets), in passage order."""
         self.sentence_dense = sentence_dense or {}
+        self.sentence_lexical = sentence_lexical
         self._row = {p.id: i for i, p in enumerate(self.passages)}
 
     @property
@@ -103,6 +106,16 @@ class PassageIndex:
         scores, rows = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
 
+    def search_lexical_sentences(self, query: str, k: int) -> list[tuple[int, float]]:
+        """Passage rows and the BM25 score of their best sentence, for the ``k`` best passages."""
+        if self.sentence_lexical is None or not len(self.sentences):
+            return []
+        scores = self.sentence_lexical.scores(query)
+        best = np.zeros(len(self.passages), dtype=np.float32)
+        np.maximum.at(best, self.sentences[:, 0], scores)
+        top = np.argsort(-best, kind="stable")[:k]
+        return [(int(r), float(best[r])) for r in top if best[r] > 0]
+
     def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]:
         """Rows and BM25 scores of the ``k`` best passages with a score above zero."""
         scores = self.lexical.scores(query)
@@ -122,6 +135,8 @@ class PassageIndex:
             for i, name in enumerate(self.manifest["embedders"]):
                 faiss.write_index(self.dense[name], str(tmp / f"dense-{i}.faiss"))
             self.lexical.save(tmp / "bm25")
+            if self.sentence_lexical is not None:
+                self.sentence_lexical.save(tmp / "bm25-sentences")
             (tmp / "lexicon.json").write_text(json.dumps(self.lexicon.to_dict(), ensure_ascii=False), "utf-8")
             (tmp / "sentences.json").write_text(json.dumps(self.sentences.tolist()), "utf-8")
             for i, name in enumerate(self.manifest.get("sentence_embedders", [])):
@@ -158,6 +173,11 @@ class PassageIndex:
             lexicon = BilingualLexicon(json.loads((directory / "lexicon.json").read_text("utf-8")))
             sentences = np.array(json.loads((directory / "sentences.json").read_text("utf-8")), dtype=np.int64)
             sentences = sentences.reshape(-1, 3)
+            sentence_lexical = (
+                LexicalIndex.load(directory / "bm25-sentences", len(sentences))
+                if (directory / "bm25-sentences").exists()
+                else None
+            )
             sentence_dense = {
                 name: faiss.read_index(str(directory / f"sentence-dense-{i}.faiss"))
                 for i, name in enumerate(manifest.get("sentence_embedders", []))
@@ -170,7 +190,7 @@ class PassageIndex:
             index.ntotal != len(sentences) for index in sentence_dense.values()
         ):
             raise IndexBuildError(f"{directory}: the cached vectors do not match the passages")
-        return cls(passages, dense, lexical, manifest, lexicon, sentences, sentence_dense)
+        return cls(passages, dense, lexical, manifest, lexicon, sentences, sentence_dense, sentence_lexical)
 
 
 class IndexBuilder:
@@ -215,7 +235,7 @@ class IndexBuilder:
             "splitter": self.splitter.settings,
             "embedders": [e.name for e in self.embedders],
             "header": self.header,
-            "lexical": "bm25s-k1.2-b0.75-cjk-bigram-v1",
+            "lexical": "bm25s-k1.2-b0.75-cjk-bigram-v1+sentences",
             "lexicon": "pairs+cedict-v3" if self.dictionary else "pairs-v3",
             "sentence_embedders": self.sentence_embedders,
             "sentences": "cjk-punct-v1",
@@ -241,24 +261,28 @@ class IndexBuilder:
             [(row, p.start + a, p.start + b) for row, p in enumerate(passages) for a, b in sentence_spans(p.content)],
             dtype=np.int64,
         ).reshape(-1, 3)
+        sentence_bodies = [
+            passages[row].content[a - passages[row].start : b - passages[row].start] for row, a, b in sentences.tolist()
+        ]
         sentence_dense: dict[str, Any] = {}
         for embedder in self.embedders:
             if embedder.name not in self.sentence_embedders:
                 continue
             sentence_texts = [
-                embedding_text(
-                    passages[row],
-                    by_id[passages[row].doc_id],
-                    self.header,
-                    passages[row].content[a - passages[row].start : b - passages[row].start],
-                )
-                for row, a, b in sentences.tolist()
+                embedding_text(passages[row], by_id[passages[row].doc_id], self.header, text)
+                for (row, _, _), text in zip(sentences.tolist(), sentence_bodies, strict=True)
             ]
             vectors = self.embedding_cache.embed(embedder, sentence_texts, progress)
             index = faiss.IndexFlatIP(vectors.shape[1])
             index.add(vectors)
             sentence_dense[embedder.name] = index
         lexical = LexicalIndex.build([f"{format_section(p.section)}\n{p.content}" for p in passages])
+        sentence_lexical = LexicalIndex.build(
+            [
+                f"{format_section(passages[row].section)}\n{text}"
+                for (row, _, _), text in zip(sentences.tolist(), sentence_bodies, strict=True)
+            ]
+        )
         lexicon = BilingualLexicon.build([d.text for d in documents], load_cedict() if self.dictionary else None)
         manifest = {
             "format": FORMAT_VERSION,
@@ -272,7 +296,7 @@ class IndexBuilder:
             ],
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
-        return PassageIndex(passages, dense, lexical, manifest, lexicon, sentences, sentence_dense)
+        return PassageIndex(passages, dense, lexical, manifest, lexicon, sentences, sentence_dense, sentence_lexical)
 
 
 def load_or_build(

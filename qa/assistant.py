@@ -30,6 +30,7 @@ from qa.retrieval import (
     LexicalRetriever,
     RankFuser,
     ScoreFuser,
+    SentenceLexicalRetriever,
     SentenceRetriever,
 )
 
@@ -91,6 +92,7 @@ class Assistant:
             if e.name in self.index.sentence_dense
         ]
         self._lexical = LexicalRetriever(self.index, self.settings.candidates)
+        self._sentence_lexical = SentenceLexicalRetriever(self.index, self.settings.candidates)
         fuser = ScoreFuser if self.settings.fusion == "score" else RankFuser
         self._fuser = fuser(self.settings.fusion_weights, k=self.settings.rrf_k)
         sentence_embedder = next(
@@ -131,6 +133,8 @@ class Assistant:
         for key, sentences in self._sentences:
             rankings[key + SENTENCES] = sentences.run(vectors[key], depth)
         rankings[LEXICAL] = self._lexical.run(query, depth)
+        if self._fuser.weight(query.language, LEXICAL + SENTENCES) > 0:
+            rankings[LEXICAL + SENTENCES] = self._sentence_lexical.run(query, depth)
         return rankings, vectors
 
     def _retrieve(

@@ -82,6 +82,15 @@ class LexicalRetriever:
         return [Hit(r, s) for r, s in self.index.search_lexical(query.expanded_text, top_k or self.top_k)]
 
 
+class SentenceLexicalRetriever(LexicalRetriever):
+    """BM25 over single sentences, passages ranked by their best sentence."""
+
+    name = LEXICAL + SENTENCES
+
+    def run(self, query: AnalyzedQuery, top_k: int | None = None) -> list[Hit]:
+        return [Hit(r, s) for r, s in self.index.search_lexical_sentences(query.expanded_text, top_k or self.top_k)]
+
+
 class RankFuser:
     """Weighted reciprocal-rank fusion: ``score = Σ w_r / (k + rank_r)``.
 

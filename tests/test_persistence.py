@@ -97,6 +97,9 @@ def test_sentence_vectors_and_the_lexicon_survive_a_reload(chapter, fake_embedde
     q = fake_embedder.embed_queries(["平壤共同宣言"])[0]
     assert loaded.search_sentences(fake_embedder.name, q, 20) == built.search_sentences(fake_embedder.name, q, 20)
     assert loaded.lexicon.terms == built.lexicon.terms and "停戰" in loaded.lexicon.translate("armistice")
+    best = loaded.search_lexical_sentences("平壤共同宣言", 5)
+    assert best == built.search_lexical_sentences("平壤共同宣言", 5)
+    assert "平壤共同宣言" in loaded.passages[best[0][0]].content
 
 
 def test_sentence_embedders_must_be_among_the_embedders(fake_embedder):
