@@ -98,6 +98,14 @@ class PassageIndex:
                 best[row] = score
         return list(best.items())
 
+    def sentence_vectors(self, embedder_name: str, rows: Sequence[int]) -> dict[tuple[int, int], np.ndarray]:
+        """The stored vectors of the sentences of passages ``rows``, keyed by document span."""
+        index = self.sentence_dense.get(embedder_name)
+        if index is None:
+            return {}
+        wanted = np.flatnonzero(np.isin(self.sentences[:, 0], list(rows)))
+        return {(int(self.sentences[i, 1]), int(self.sentences[i, 2])): index.reconstruct(int(i)) for i in wanted}
+
     @staticmethod
     def _search(index: Any, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         k = min(k, index.ntotal)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,7 +85,13 @@ class ExtractiveAnswerer:
         self.max_sentences = max_sentences
         self.max_chars = max_chars
 
-    def _scores(self, query: AnalyzedQuery, sentences: list[Sentence], query_vector: np.ndarray | None) -> np.ndarray:
+    def _scores(
+        self,
+        query: AnalyzedQuery,
+        sentences: list[Sentence],
+        query_vector: np.ndarray | None,
+        sentence_vectors: Mapping[tuple[int, int], np.ndarray] | None = None,
+    ) -> np.ndarray:
         q_tokens = set(tokenize(query.expanded_text))
         weight = {t: 2.0 if len(t) > 1 else 1.0 for t in q_tokens}
         total = sum(weight.values()) or 1.0
@@ -94,7 +100,12 @@ class ExtractiveAnswerer:
         scores = lexical + prior + self._answer_type(query.text, sentences)
         if self.embedder is not None:
             q = self.embedder.embed_queries([query.search_text])[0] if query_vector is None else query_vector
-            vectors = self.embedder.embed_documents([s.text for s in sentences])
+            known = sentence_vectors or {}
+            missing = [s.text for s in sentences if (s.start, s.end) not in known]
+            embedded = iter(self.embedder.embed_documents(missing) if missing else ())
+            vectors = np.vstack(
+                [known[(s.start, s.end)] if (s.start, s.end) in known else next(embedded) for s in sentences]
+            )
             scores = scores + vectors @ q
         return scores
 
@@ -113,8 +124,13 @@ class ExtractiveAnswerer:
         *,
         abstain: bool = False,
         query_vector: np.ndarray | None = None,
+        sentence_vectors: Mapping[tuple[int, int], np.ndarray] | None = None,
     ) -> Answer:
-        """An :class:`Answer` citing ``citations`` (best first); ``query_vector`` saves re-embedding."""
+        """An :class:`Answer` citing ``citations`` (best first).
+
+        ``query_vector`` and ``sentence_vectors`` (by document span, from the index) save embedding
+        the question and the sentences again.
+        """
         if abstain or not citations:
             return Answer(query.text, NO_ANSWER[query.language], True, tuple(citations), (), query.language)
         sentences = [s for rank, c in enumerate(citations[: self.passages]) for s in split_sentences(c, rank)]
@@ -122,7 +138,7 @@ class ExtractiveAnswerer:
             s for s in sentences if not _is_heading(s) and (_ASKS_SOURCE.search(query.text) or not _is_reference(s))
         ]
         sentences = prose or sentences
-        scores = self._scores(query, sentences, query_vector)
+        scores = self._scores(query, sentences, query_vector, sentence_vectors)
         order = np.argsort(-scores, kind="stable")
         chosen: list[Sentence] = [sentences[order[0]]]
         for i in order[1:]:

@@ -33,6 +33,7 @@ from qa.retrieval import (
     SentenceLexicalRetriever,
     SentenceRetriever,
 )
+from qa.threads import one_openmp_thread
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 MAX_K = 100
@@ -99,6 +100,7 @@ class Assistant:
             (e for k, e in zip(self._keys, self.embedders, strict=True) if k == SENTENCE_EMBEDDER), None
         )
         self._answerer = ExtractiveAnswerer(sentence_embedder)
+        self._answer_embedder = sentence_embedder.name if sentence_embedder is not None else None
         self._mentions = MentionCheck(d.text for d in self.documents)
 
     @classmethod
@@ -131,7 +133,8 @@ class Assistant:
         vectors = {key: r.embed(query) for key, r in self._dense}
         rankings: dict[str, list[Hit]] = {key: r.run(query, depth, vectors[key]) for key, r in self._dense}
         for key, sentences in self._sentences:
-            rankings[key + SENTENCES] = sentences.run(vectors[key], depth)
+            if self._fuser.weight(query.language, key + SENTENCES) > 0:
+                rankings[key + SENTENCES] = sentences.run(vectors[key], depth)
         rankings[LEXICAL] = self._lexical.run(query, depth)
         if self._fuser.weight(query.language, LEXICAL + SENTENCES) > 0:
             rankings[LEXICAL + SENTENCES] = self._sentence_lexical.run(query, depth)
@@ -197,7 +200,8 @@ class Assistant:
     def search(self, query: str, k: int = 10, *, history: Sequence[str] = ()) -> list[Citation]:
         """The ``k`` best passages for ``query``, best first (``history`` as in :meth:`ask`)."""
         k = self._check_k(k)
-        fused, _, _ = self._retrieve(self._query(query), k, history)
+        with one_openmp_thread():
+            fused, _, _ = self._retrieve(self._query(query), k, history)
         return [self._citation(self.index.passages[h.row], round(h.score, 6)) for h in fused[:k]]
 
     def ask(self, question: str, k: int = 5, *, history: Sequence[str] = ()) -> Answer:
@@ -208,12 +212,26 @@ class Assistant:
         """
         k = self._check_k(k)
         query = self._query(question)
+        with one_openmp_thread():
+            return self._answer(query, k, history)
+
+    def _answer(self, query: AnalyzedQuery, k: int, history: Sequence[str]) -> Answer:
         fused, rankings, vectors = self._retrieve(query, k, history)
         citations = [self._citation(self.index.passages[h.row], round(h.score, 6)) for h in fused[:k]]
         floors = self.settings.abstain_floor
         below_floor = any(key in floors and (not hits or hits[0].score < floors[key]) for key, hits in rankings.items())
         abstain = below_floor or not any(rankings.values()) or bool(self._mentions.unknown(query.text))
-        return self._answerer.run(query, citations, abstain=abstain, query_vector=vectors.get(SENTENCE_EMBEDDER))
+        sentence_vectors = None
+        if self._answer_embedder is not None and not abstain:
+            rows = [self.index.row(c.id) for c in citations[: self._answerer.passages]]
+            sentence_vectors = self.index.sentence_vectors(self._answer_embedder, [r for r in rows if r is not None])
+        return self._answerer.run(
+            query,
+            citations,
+            abstain=abstain,
+            query_vector=vectors.get(SENTENCE_EMBEDDER),
+            sentence_vectors=sentence_vectors,
+        )
 
     def cite(self, citation_id: str) -> Citation:
         """The passage with this id; :class:`UnknownCitationError` if there is none."""

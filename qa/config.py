@@ -15,11 +15,12 @@ APP_NAME = "peninsula-qa"
 # question's phrases, see index.lexicon) and e5 over single sentences carry it; e5 is weaker across
 # languages, so English questions weight it at half. BM25 over single sentences adds a little for
 # Chinese questions (DRCD) and costs English ones. e5 over whole passages and USE rank below the
-# others and get no weight: USE still abstains and scores answer sentences.
+# others and get no weight, and so does USE over sentences: USE still abstains, and its sentence
+# vectors score answer sentences.
 DEFAULT_FUSION_WEIGHTS: dict[str, dict[str, float]] = {
-    "zh-Hant": {"e5": 0.0, "use": 0.0, "bm25": 1.0, "e5:sentences": 1.0, "bm25:sentences": 0.5},
-    "zh-Hans": {"e5": 0.0, "use": 0.0, "bm25": 1.0, "e5:sentences": 1.0, "bm25:sentences": 0.5},
-    "en": {"e5": 0.0, "use": 0.0, "bm25": 1.0, "e5:sentences": 0.5, "bm25:sentences": 0.0},
+    "zh-Hant": {"e5": 0.0, "use": 0.0, "bm25": 1.0, "e5:sentences": 1.0, "use:sentences": 0.0, "bm25:sentences": 0.5},
+    "zh-Hans": {"e5": 0.0, "use": 0.0, "bm25": 1.0, "e5:sentences": 1.0, "use:sentences": 0.0, "bm25:sentences": 0.5},
+    "en": {"e5": 0.0, "use": 0.0, "bm25": 1.0, "e5:sentences": 0.5, "use:sentences": 0.0, "bm25:sentences": 0.0},
 }
 FUSIONS = ("score", "rrf")
 
@@ -48,8 +49,9 @@ class Settings:
     chunk_overlap: int = 50
     header: str = "section"
     embedders: tuple[str, ...] = ("e5", "use")
-    sentence_embedders: tuple[str, ...] = ("e5",)
-    """Embedders (among ``embedders``) that also index every sentence: fusion key ``"<spec>:sentences"``."""
+    sentence_embedders: tuple[str, ...] = ("e5", "use")
+    """Embedders (among ``embedders``) that also index every sentence: fusion key ``"<spec>:sentences"``.
+    USE's sentence vectors also spare the answer picker from embedding sentences per question."""
     fusion_weights: dict[str, dict[str, float]] = field(default_factory=lambda: DEFAULT_FUSION_WEIGHTS)
     fusion: str = "score"
     """``"score"``: weighted sum of min-max normalised scores; ``"rrf"``: weighted reciprocal-rank fusion."""
