@@ -1,4 +1,4 @@
-"""Retrievers over a :class:`index.store.PassageIndex`, and weighted reciprocal-rank fusion."""
+"""Retrievers over a :class:`index.store.PassageIndex` (dense, sentence-level, BM25), and their fusion."""
 
 from __future__ import annotations
 

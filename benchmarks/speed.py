@@ -1,0 +1,190 @@
+"""Speed on this machine: warm answers, cold starts, the first build, peak memory, the chat page.
+
+    python benchmarks/speed.py                              # table on stdout
+    python benchmarks/speed.py --out benchmarks/results/speed.md
+    python benchmarks/speed.py --skip-browser               # without the chat-page timing
+
+Each figure is measured beside the naive reference pipeline of ../shared/eval/README.md (splitter
+500/50, e5 + USE + bigram BM25, unweighted RRF) in the same run, so a ratio holds on a noisy
+machine. Commands run in fresh processes; their peak memory is the child's maximum resident set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from qa import Assistant, Settings  # noqa: E402
+from qa.evaluation import load_questions  # noqa: E402
+
+EVAL = ROOT.parent / "shared" / "eval"
+QUESTION = "北韓迄今共進行幾次核試？"
+
+# Runs a command in a child process and prints its wall time and the child's peak RSS (KiB).
+_MEASURE = """
+import resource, subprocess, sys, time
+t = time.perf_counter()
+code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
+print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)
+"""
+
+
+def measure(command: list[str]) -> tuple[float, float]:
+    """Wall seconds and peak memory (MB) of ``command`` in a fresh process."""
+    out = subprocess.run([sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, check=True)
+    wall, rss, code = out.stdout.split()
+    if int(code) != 0:
+        raise RuntimeError(f"{command} exited with {code}")
+    return float(wall), int(rss) / 1024
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+
+
+def warm_latency(questions: list[str], cache: Path) -> tuple[float, float]:
+    assistant = Assistant(settings=Settings(cache_dir=cache, progress=False))
+    for q in questions[:5]:
+        assistant.ask(q)
+    times = []
+    for q in questions:
+        t = time.perf_counter()
+        assistant.ask(q)
+        times.append(1000 * (time.perf_counter() - t))
+    return percentiles(times)
+
+
+def reference_latency(questions: list[str]) -> tuple[float, float]:
+    """The naive reference: embed with e5 and USE, search flat FAISS and BM25, unweighted RRF."""
+    import faiss
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    from corpus import load_default_document
+    from index.embedders import E5Embedder, USEEmbedder
+    from index.lexical import LexicalIndex
+    from qa.language import analyze
+    from qa.retrieval import LEXICAL, Hit, RankFuser
+
+    chunks = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50).split_text(load_default_document().text)
+    embedders = {"e5": E5Embedder(), "use": USEEmbedder()}
+    dense = {}
+    for name, e in embedders.items():
+        dense[name] = faiss.IndexFlatIP(e.dim)
+        dense[name].add(e.embed_documents(chunks))
+    bm25 = LexicalIndex.build(chunks)
+    fuser = RankFuser(k=60)
+
+    def search(question: str) -> list[Hit]:
+        query = analyze(question)
+        rankings = {}
+        for name, e in embedders.items():
+            s, r = dense[name].search(e.embed_queries([query.search_text]), 10)
+            rankings[name] = [Hit(int(i), float(x)) for i, x in zip(r[0], s[0], strict=True)]
+        scores = bm25.scores(query.search_text)
+        rankings[LEXICAL] = [Hit(int(i), float(scores[i])) for i in scores.argsort()[::-1][:10]]
+        return fuser.run(rankings, query.language)
+
+    for q in questions[:5]:
+        search(q)
+    times = []
+    for q in questions:
+        t = time.perf_counter()
+        search(q)
+        times.append(1000 * (time.perf_counter() - t))
+    return percentiles(times)
+
+
+def chat_first_answer(cache: Path, runs: int = 10) -> tuple[float, float]:
+    """Seconds from pressing Ask to the answer's text on the page, warm (headless Chromium)."""
+    from playwright.sync_api import sync_playwright
+
+    from ui.app import create_app
+
+    app = create_app(settings=Settings(cache_dir=cache, progress=False))
+    url = app.launch("127.0.0.1", 7899, block=False, quiet=True)
+    app.loader.wait()
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
+    times = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=args)
+            page = browser.new_page()
+            page.goto(url)
+            page.wait_for_selector("#pqa-question textarea")
+            for i in range(runs + 1):
+                before = page.locator("#pqa-chat mark, #pqa-chat .thought-group").count()
+                page.fill("#pqa-question textarea", QUESTION)
+                t = time.perf_counter()
+                page.click("#pqa-ask")
+                page.wait_for_function(
+                    "(n) => document.querySelectorAll('#pqa-chat mark, #pqa-chat .thought-group').length > n",
+                    arg=before,
+                )
+                if i:  # the first question warms the page up
+                    times.append(time.perf_counter() - t)
+            browser.close()
+    finally:
+        app.blocks.close()
+    return percentiles(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, help="write the Markdown here")
+    parser.add_argument("--skip-browser", action="store_true")
+    args = parser.parse_args()
+    questions = [q.question for q in load_questions(EVAL / "dev.jsonl")]
+    rows: list[tuple[str, str, str, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = Path(tmp)
+        qa = [sys.executable, "-m", "qa"]
+        build_s, build_mb = measure([*qa, "index", "--cache-dir", str(cache)])
+        rows.append(("first build of the chapter's index (empty cache)", f"{build_s:.1f} s", "≤ 15 s", ""))
+        rows.append(("peak memory of that build", f"{build_mb:.0f} MB", "≤ 500 MB", ""))
+        cold = [measure([*qa, "ask", QUESTION, "--cache-dir", str(cache)]) for _ in range(3)]
+        cold_s = statistics.median(c[0] for c in cold)
+        cold_mb = max(c[1] for c in cold)
+        rows.append(("cold `qa ask`, cached index (new process, wall, median of 3)", f"{cold_s:.2f} s", "≤ 3 s", ""))
+        rows.append(("peak memory of `qa ask`", f"{cold_mb:.0f} MB", "≤ 500 MB", ""))
+        p50, p95 = warm_latency(questions, cache)
+        r50, r95 = reference_latency(questions)
+        rows.append(
+            (
+                f"warm `Assistant.ask`, {len(questions)} dev questions: p50 / p95",
+                f"{p50:.1f} / {p95:.1f} ms",
+                "≤ 40 / ≤ 80 ms",
+                f"reference search only: {r50:.1f} / {r95:.1f} ms",
+            )
+        )
+        if not args.skip_browser:
+            c50, c95 = chat_first_answer(cache)
+            rows.append(
+                ("chat page, Ask to the answer's text, warm: p50 / p95", f"{c50:.2f} / {c95:.2f} s", "≤ 0.5 s", "")
+            )
+    lines = [
+        f"# Speed, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores",
+        "",
+        "| figure | measured | target | beside it |",
+        "|---|---|---|---|",
+        *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text, "utf-8")
+
+
+if __name__ == "__main__":
+    main()
