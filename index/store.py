@@ -19,10 +19,10 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -36,6 +36,29 @@ from index.lexicon import BilingualLexicon, load_cedict
 from index.sentences import sentence_spans
 
 FORMAT_VERSION = 2
+EXACT_SEARCH_LIMIT = 100_000
+"""Up to this many vectors are searched exactly (flat inner product); past it, with HNSW."""
+HNSW_NEIGHBOURS = 32
+HNSW_EF_CONSTRUCTION = 80
+HNSW_EF_SEARCH = 128
+
+
+def dense_index(vectors: np.ndarray) -> Any:
+    """A FAISS inner-product index holding ``vectors``: exact while small, HNSW past
+    :data:`EXACT_SEARCH_LIMIT` (its recall against exact search: ``benchmarks/scaling.py``)."""
+    import faiss
+
+    dim = int(vectors.shape[1])
+    if len(vectors) <= EXACT_SEARCH_LIMIT:
+        index = faiss.IndexFlatIP(dim)
+    else:
+        index = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        index.hnsw.efSearch = HNSW_EF_SEARCH
+    index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
 MANIFEST = "manifest.json"
 HEADER_MODES = ("none", "section", "title+section")
 
@@ -53,8 +76,37 @@ def embedding_text(passage: Passage, document: Document, header: str, text: str 
     return f"{format_section(tuple(parts))}\n{body}"
 
 
+@runtime_checkable
+class PassageStore(Protocol):
+    """What retrieval asks of a passage index: the whole contract an adapter to another engine
+    (Qdrant, OpenSearch, Elasticsearch; see docs/scaling.md) has to meet.
+
+    Rows are positions in ``passages``; every search returns ``(row, score)`` pairs, best first.
+    """
+
+    passages: list[Passage]
+    lexicon: BilingualLexicon
+    dense: Mapping[str, Any]
+    """Embedder name -> its passage vectors (the names are what retrievers check)."""
+    sentence_dense: Mapping[str, Any]
+    """Embedder name -> its sentence vectors."""
+
+    def row(self, passage_id: str) -> int | None: ...
+
+    def search_dense(self, embedder_name: str, query: np.ndarray, k: int) -> list[tuple[int, float]]: ...
+
+    def search_sentences(self, embedder_name: str, query: np.ndarray, k: int) -> list[tuple[int, float]]: ...
+
+    def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]: ...
+
+    def search_lexical_sentences(self, query: str, k: int) -> list[tuple[int, float]]: ...
+
+    def sentence_vectors(self, embedder_name: str, rows: Sequence[int]) -> dict[tuple[int, int], np.ndarray]: ...
+
+
 class PassageIndex:
-    """Passages with their dense (FAISS, inner product on normalised vectors) and BM25 indexes."""
+    """Passages with their dense (FAISS, inner product on normalised vectors) and BM25 indexes, on
+    one machine: the :class:`PassageStore` the assistant uses by default."""
 
     def __init__(
         self,
@@ -252,7 +304,6 @@ class IndexBuilder:
 
     def run(self, documents: Sequence[Document], progress: ProgressCallback | None = None) -> PassageIndex:
         """Build the index of ``documents`` in memory."""
-        import faiss
 
         passages = self.splitter.run(list(documents))
         if not passages:
@@ -262,9 +313,7 @@ class IndexBuilder:
         dense: dict[str, Any] = {}
         for embedder in self.embedders:
             vectors = self.embedding_cache.embed(embedder, texts, progress)
-            index = faiss.IndexFlatIP(vectors.shape[1])
-            index.add(vectors)
-            dense[embedder.name] = index
+            dense[embedder.name] = dense_index(vectors)
         sentences = np.array(
             [(row, p.start + a, p.start + b) for row, p in enumerate(passages) for a, b in sentence_spans(p.content)],
             dtype=np.int64,
@@ -281,9 +330,7 @@ class IndexBuilder:
                 for (row, _, _), text in zip(sentences.tolist(), sentence_bodies, strict=True)
             ]
             vectors = self.embedding_cache.embed(embedder, sentence_texts, progress)
-            index = faiss.IndexFlatIP(vectors.shape[1])
-            index.add(vectors)
-            sentence_dense[embedder.name] = index
+            sentence_dense[embedder.name] = dense_index(vectors)
         lexical = LexicalIndex.build([f"{format_section(p.section)}\n{p.content}" for p in passages])
         sentence_lexical = LexicalIndex.build(
             [

