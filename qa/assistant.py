@@ -129,8 +129,10 @@ class Assistant:
             raise InvalidRequestError(f"k must be at least 1, got {k}")
         return min(k, MAX_K)
 
-    def _rankings(self, query: AnalyzedQuery, depth: int) -> tuple[dict[str, list[Hit]], dict[str, np.ndarray]]:
-        vectors = {key: r.embed(query) for key, r in self._dense}
+    def _rankings(
+        self, query: AnalyzedQuery, depth: int, vectors: dict[str, np.ndarray] | None = None
+    ) -> tuple[dict[str, list[Hit]], dict[str, np.ndarray]]:
+        vectors = vectors or {key: r.embed(query) for key, r in self._dense}
         rankings: dict[str, list[Hit]] = {key: r.run(query, depth, vectors[key]) for key, r in self._dense}
         for key, sentences in self._sentences:
             if self._fuser.weight(query.language, key + SENTENCES) > 0:
@@ -141,7 +143,11 @@ class Assistant:
         return rankings, vectors
 
     def _retrieve(
-        self, query: AnalyzedQuery, k: int, history: Sequence[str] = ()
+        self,
+        query: AnalyzedQuery,
+        k: int,
+        history: Sequence[str] = (),
+        vectors: dict[str, np.ndarray] | None = None,
     ) -> tuple[list[Hit], dict[str, list[Hit]], dict[str, np.ndarray]]:
         """Fused hits, each retriever's best hits, and the question's vector per embedder key.
 
@@ -152,7 +158,7 @@ class Assistant:
         and refused, on its own.
         """
         depth = max(k, self.settings.candidates)
-        rankings, vectors = self._rankings(query, depth)
+        rankings, vectors = self._rankings(query, depth, vectors)
         fused = self._fuser.run(rankings, query.language)
         previous = self._previous_question(history)
         if previous is None or self.settings.history_weight == 0 or not refers_back(query.text):
@@ -215,8 +221,25 @@ class Assistant:
         with one_openmp_thread():
             return self._answer(query, k, history)
 
-    def _answer(self, query: AnalyzedQuery, k: int, history: Sequence[str]) -> Answer:
-        fused, rankings, vectors = self._retrieve(query, k, history)
+    def ask_many(self, questions: Sequence[str], k: int = 5) -> list[Answer]:
+        """Answers to several independent questions, in order; each embedder embeds them in one batch."""
+        if isinstance(questions, str):
+            raise InvalidRequestError("ask_many takes a list of questions; use ask() for one")
+        k = self._check_k(k)
+        queries = [self._query(q) for q in questions]
+        if not queries:
+            return []
+        batches = {key: r.embedder.embed_queries([q.expanded_text for q in queries]) for key, r in self._dense}
+        with one_openmp_thread():
+            return [
+                self._answer(query, k, (), {key: batch[i] for key, batch in batches.items()})
+                for i, query in enumerate(queries)
+            ]
+
+    def _answer(
+        self, query: AnalyzedQuery, k: int, history: Sequence[str], vectors: dict[str, np.ndarray] | None = None
+    ) -> Answer:
+        fused, rankings, vectors = self._retrieve(query, k, history, vectors)
         citations = [self._citation(self.index.passages[h.row], round(h.score, 6)) for h in fused[:k]]
         floors = self.settings.abstain_floor
         below_floor = any(key in floors and (not hits or hits[0].score < floors[key]) for key, hits in rankings.items())

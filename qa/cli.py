@@ -36,7 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     ask = sub.add_parser("ask", parents=[common], help="answer a question with cited passages")
-    ask.add_argument("question")
+    ask.add_argument("question", nargs="*", help="one or more questions")
+    ask.add_argument(
+        "--file", type=Path, metavar="PATH", help="also ask each line of this UTF-8 file ('-' reads standard input)"
+    )
     ask.add_argument("-k", type=int, default=5, help="how many passages to cite (default 5)")
     search = sub.add_parser("search", parents=[common], help="list the passages that best match a query")
     search.add_argument("query")
@@ -102,14 +105,19 @@ def _run(args: argparse.Namespace) -> int:
         console.print()
 
     if args.command == "ask":
-        answer = assistant.ask(args.question, k=args.k)
+        questions = _questions(args)
+        answers = (
+            assistant.ask_many(questions, k=args.k) if len(questions) > 1 else [assistant.ask(questions[0], k=args.k)]
+        )
         if args.json:
-            _print_json(answer.to_dict())
+            _print_json(answers[0].to_dict() if len(answers) == 1 else [a.to_dict() for a in answers])
             return 0
-        style = "yellow" if answer.abstained else "green"
-        console.print(Panel(escape(answer.text), title="answer", title_align="left", border_style=style))
-        for n, c in enumerate(answer.citations, start=1):
-            show_citation(n, c)
+        for answer in answers:
+            style = "yellow" if answer.abstained else "green"
+            title = "answer" if len(answers) == 1 else escape(answer.question[:80])
+            console.print(Panel(escape(answer.text), title=title, title_align="left", border_style=style))
+            for n, c in enumerate(answer.citations, start=1):
+                show_citation(n, c)
     elif args.command == "search":
         results = assistant.search(args.query, k=args.k)
         if args.json:
@@ -159,6 +167,17 @@ def _run(args: argparse.Namespace) -> int:
         for n, c in enumerate(passages[: max(0, args.k)], start=1):
             show_citation(n, c)
     return 0
+
+
+def _questions(args: argparse.Namespace) -> list[str]:
+    """The questions given on the command line, then the lines of ``--file``."""
+    questions = list(args.question)
+    if args.file is not None:
+        text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text("utf-8")
+        questions += [line.strip() for line in text.splitlines() if line.strip()]
+    if not questions:
+        raise ValueError("give a question, or --file with one question per line")
+    return questions
 
 
 def _serve(args: argparse.Namespace, settings: Settings, console: Any) -> int:

@@ -167,3 +167,15 @@ def test_follow_up_questions_are_recognised(question, follow_up):
     from qa.language import refers_back
 
     assert refers_back(question) is follow_up
+
+
+def test_ask_many_embeds_in_batches_and_answers_like_ask(assistant):
+    questions = ["駐韓美軍的人數是多少？", "What did Russia propose?", "《平壤共同宣言》是哪天簽署的"]
+    many = assistant.ask_many(questions, k=3)
+    assert [a.question for a in many] == questions
+    assert [a.to_dict() for a in many] == [assistant.ask(q, k=3).to_dict() for q in questions]
+    assert assistant.ask_many([]) == []
+    with pytest.raises(InvalidRequestError, match="list of questions"):
+        assistant.ask_many("駐韓美軍")
+    with pytest.raises(InvalidRequestError, match="empty"):
+        assistant.ask_many(["駐韓美軍", "  "])

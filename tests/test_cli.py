@@ -81,3 +81,21 @@ def test_the_installed_command_runs_in_a_new_process(cache):
     )
     assert done.returncode == 1
     assert done.stderr.strip() == "qa: error: the question is empty; type a question about the document"
+
+
+def test_ask_takes_several_questions_and_a_file(capsys, cache, tmp_path):
+    path = tmp_path / "questions.txt"
+    path.write_text("川金會在哪一天舉行？\n\nWhat did Russia propose?\n", "utf-8")
+    code, out, _ = run(
+        capsys, "ask", "北韓迄今共進行幾次核試？", "--file", str(path), "-k", "2", "--json", "--cache-dir", cache, *FAST
+    )
+    assert code == 0
+    answers = json.loads(out)
+    assert [a["question"] for a in answers] == [
+        "北韓迄今共進行幾次核試？",
+        "川金會在哪一天舉行？",
+        "What did Russia propose?",
+    ]
+    assert all(len(a["citations"]) == 2 for a in answers)
+    code, _, err = run(capsys, "ask", "--cache-dir", cache, *FAST)
+    assert code == 1 and "give a question" in err
