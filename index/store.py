@@ -43,6 +43,16 @@ HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
 
 
+def read_dense_index(path: Path) -> Any:
+    """A saved FAISS index, its vectors memory-mapped rather than read (pages load as searched)."""
+    import faiss
+
+    index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
+    if isinstance(index, faiss.IndexHNSW):
+        index.hnsw.efSearch = HNSW_EF_SEARCH  # a search-time setting: set it again after loading
+    return index
+
+
 def dense_index(vectors: np.ndarray) -> Any:
     """A FAISS inner-product index holding ``vectors``: exact while small, HNSW past
     :data:`EXACT_SEARCH_LIMIT` (its recall against exact search: ``benchmarks/scaling.py``)."""
@@ -213,7 +223,6 @@ class PassageIndex:
     @classmethod
     def load(cls, directory: Path, expected_key: str | None = None) -> PassageIndex:
         """Read an index written by :meth:`save`; raise :class:`IndexBuildError` if it is unusable."""
-        import faiss
 
         try:
             manifest = json.loads((directory / MANIFEST).read_text("utf-8"))
@@ -226,8 +235,7 @@ class PassageIndex:
                 for p in manifest.pop("passages")
             ]
             dense = {
-                name: faiss.read_index(str(directory / f"dense-{i}.faiss"))
-                for i, name in enumerate(manifest["embedders"])
+                name: read_dense_index(directory / f"dense-{i}.faiss") for i, name in enumerate(manifest["embedders"])
             }
             lexical = LexicalIndex.load(directory / "bm25", len(passages))
             lexicon = BilingualLexicon(json.loads((directory / "lexicon.json").read_text("utf-8")))
@@ -239,7 +247,7 @@ class PassageIndex:
                 else None
             )
             sentence_dense = {
-                name: faiss.read_index(str(directory / f"sentence-dense-{i}.faiss"))
+                name: read_dense_index(directory / f"sentence-dense-{i}.faiss")
                 for i, name in enumerate(manifest.get("sentence_embedders", []))
             }
         except IndexBuildError:

@@ -120,7 +120,8 @@ def test_large_collections_switch_to_hnsw_and_still_find_the_nearest(monkeypatch
     index = store.dense_index(vectors)
     assert isinstance(index, faiss.IndexHNSWFlat)
     faiss.write_index(index, str(tmp_path / "hnsw.faiss"))
-    loaded = faiss.read_index(str(tmp_path / "hnsw.faiss"))
+    loaded = store.read_dense_index(tmp_path / "hnsw.faiss")
+    assert loaded.hnsw.efSearch == store.HNSW_EF_SEARCH
     queries = vectors[:50] + 0.01 * rng.standard_normal((50, 32)).astype(np.float32)
     _, rows = loaded.search(queries, 1)
     assert (rows[:, 0] == np.arange(50)).mean() >= 0.95
