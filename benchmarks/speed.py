@@ -65,8 +65,11 @@ def warm_latency(questions: list[str], cache: Path) -> tuple[float, float]:
     return percentiles(times)
 
 
-def reference_latency(questions: list[str]) -> tuple[float, float]:
-    """The naive reference: embed with e5 and USE, search flat FAISS and BM25, unweighted RRF."""
+def reference_latency(questions: list[str]) -> tuple[float, float, float]:
+    """The naive reference: embed with e5 and USE, search flat FAISS and BM25, unweighted RRF.
+
+    Returns its build time (chunk, embed, index; models already loaded) and its search p50 / p95.
+    """
     import faiss
     from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -76,13 +79,15 @@ def reference_latency(questions: list[str]) -> tuple[float, float]:
     from qa.language import analyze
     from qa.retrieval import LEXICAL, Hit, RankFuser
 
-    chunks = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50).split_text(load_default_document().text)
     embedders = {"e5": E5Embedder(), "use": USEEmbedder()}
+    t = time.perf_counter()
+    chunks = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50).split_text(load_default_document().text)
     dense = {}
     for name, e in embedders.items():
         dense[name] = faiss.IndexFlatIP(e.dim)
         dense[name].add(e.embed_documents(chunks))
     bm25 = LexicalIndex.build(chunks)
+    build = time.perf_counter() - t
     fuser = RankFuser(k=60)
 
     def search(question: str) -> list[Hit]:
@@ -102,7 +107,7 @@ def reference_latency(questions: list[str]) -> tuple[float, float]:
         t = time.perf_counter()
         search(q)
         times.append(1000 * (time.perf_counter() - t))
-    return percentiles(times)
+    return (build, *percentiles(times))
 
 
 def chat_first_answer(cache: Path, runs: int = 10) -> tuple[float, float]:
@@ -150,7 +155,15 @@ def main() -> None:
         cache = Path(tmp)
         qa = [sys.executable, "-m", "qa"]
         build_s, build_mb = measure([*qa, "index", "--cache-dir", str(cache)])
-        rows.append(("first build of the chapter's index (empty cache)", f"{build_s:.1f} s", "≤ 15 s", ""))
+        ref_build, r50, r95 = reference_latency(questions)
+        rows.append(
+            (
+                "first build of the chapter's index (empty cache; new process, models loaded too)",
+                f"{build_s:.1f} s",
+                "≤ 15 s",
+                f"reference build, models already loaded: {ref_build:.1f} s",
+            )
+        )
         rows.append(("peak memory of that build", f"{build_mb:.0f} MB", "≤ 500 MB", ""))
         extra = cache / "notes.md"
         extra.write_text("# 補充\n\n2019年2月27日至28日，川普與金正恩在河內舉行第二次高峰會。\n", "utf-8")
@@ -170,7 +183,6 @@ def main() -> None:
         rows.append(("cold `qa ask`, cached index (new process, wall, median of 3)", f"{cold_s:.2f} s", "≤ 3 s", ""))
         rows.append(("peak memory of `qa ask`", f"{cold_mb:.0f} MB", "≤ 500 MB", ""))
         p50, p95 = warm_latency(questions, cache)
-        r50, r95 = reference_latency(questions)
         rows.append(
             (
                 f"warm `Assistant.ask`, {len(questions)} dev questions: p50 / p95",
