@@ -63,6 +63,11 @@ def _stemmer() -> Callable[[str], str]:
     return snowballstemmer.stemmer("english").stemWord  # type: ignore[no-any-return]
 
 
+@functools.cache
+def _gloss_noise() -> frozenset[str]:
+    return frozenset(_stemmer()(w) for w in _GLOSS_NOISE)
+
+
 def english_words(text: str) -> list[str]:
     """Content words of English text, Snowball-stemmed so that "compensation" meets "compensate"."""
     stem = _stemmer()
@@ -74,8 +79,7 @@ def _gloss_keys(gloss: str) -> list[str]:
     gloss = re.sub(r"^\s*(to|a|an|the)\s+", "", gloss.strip(), flags=re.I)
     keys = []
     for part in gloss.split(","):
-        noise = {_stemmer()(w) for w in _GLOSS_NOISE}
-        words = [w for w in english_words(part) if w not in noise and not w.isdigit()]
+        words = [w for w in english_words(part) if w not in _gloss_noise() and not w.isdigit()]
         if 1 <= len(words) <= 3:
             keys.append(" ".join(words))
     return keys

@@ -20,7 +20,7 @@ from qa.answering import ExtractiveAnswerer
 from qa.config import Settings
 from qa.errors import InvalidRequestError, UnknownCitationError
 from qa.language import AnalyzedQuery, analyze, refers_back
-from qa.model import Answer, Citation, PassageContext, Section
+from qa.model import Answer, Citation, PassageContext, Section, outline
 from qa.progress import terminal_progress
 from qa.retrieval import (
     LEXICAL,
@@ -100,7 +100,6 @@ class Assistant:
             (e for k, e in zip(self._keys, self.embedders, strict=True) if k == SENTENCE_EMBEDDER), None
         )
         self._answerer = ExtractiveAnswerer(sentence_embedder)
-        self._answer_embedder = sentence_embedder.name if sentence_embedder is not None else None
         self._mentions = MentionCheck(d.text for d in self.documents)
 
     @classmethod
@@ -245,9 +244,11 @@ class Assistant:
         below_floor = any(key in floors and (not hits or hits[0].score < floors[key]) for key, hits in rankings.items())
         abstain = below_floor or not any(rankings.values()) or bool(self._mentions.unknown(query.text))
         sentence_vectors = None
-        if self._answer_embedder is not None and not abstain:
+        if self._answerer.embedder is not None and not abstain:
             rows = [self.index.row(c.id) for c in citations[: self._answerer.passages]]
-            sentence_vectors = self.index.sentence_vectors(self._answer_embedder, [r for r in rows if r is not None])
+            sentence_vectors = self.index.sentence_vectors(
+                self._answerer.embedder.name, [r for r in rows if r is not None]
+            )
         return self._answerer.run(
             query,
             citations,
@@ -284,7 +285,7 @@ class Assistant:
 
     def outline(self) -> list[Section]:
         """Each document (``path == ()``) followed by its sections, in reading order."""
-        return [Section(d.id, d.title, path) for d in self.documents for path in [(), *d.sections()]]
+        return outline(self.documents)
 
     def passages_in(self, section: Section) -> list[Citation]:
         """The passages of a section and its subsections (footnotes included), in reading order."""

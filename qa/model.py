@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from corpus.model import SectionPath, format_section
+from corpus.model import Document, SectionPath, format_section
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,11 @@ class Section:
     @property
     def section_path(self) -> str:
         return format_section(self.path)
+
+
+def outline(documents: Iterable[Document]) -> list[Section]:
+    """Each document (``path == ()``) followed by its sections, in reading order."""
+    return [Section(d.id, d.title, path) for d in documents for path in [(), *d.sections()]]
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from index.embedding_cache import ProgressCallback
 from qa.assistant import MAX_K, Assistant
 from qa.config import Settings
 from qa.errors import QAError
-from qa.model import Answer, Quote, Section
+from qa.model import Answer, Quote, Section, outline
 from ui import render
 
 log = logging.getLogger(__name__)
@@ -156,12 +156,13 @@ def _citation_choices(answer: Answer) -> list[tuple[str, str]]:
     return labels
 
 
+def _with_reply(messages: list[Any], reply: str, turn: ChatTurn) -> tuple[Any, ...]:
+    """The chat's outputs with one more assistant message (``reply`` is Markdown), nothing else changed."""
+    return [*messages, gr.ChatMessage(role="assistant", content=reply)], "", gr.update(), turn
+
+
 def _outline_choices(outline: Sequence[Section]) -> list[tuple[str, str]]:
     return [("　" * s.level + render.plain(s.title), str(i)) for i, s in enumerate(outline)]
-
-
-def _outline(documents: Sequence[Document]) -> list[Section]:
-    return [Section(d.id, d.title, path) for d in documents for path in [(), *d.sections()]]
 
 
 class ChatApp:
@@ -175,7 +176,7 @@ class ChatApp:
         self.loader = loader
         self.documents = tuple(documents)
         self.cited = cited
-        self.outline = _outline(self.documents)
+        self.outline = outline(self.documents)
         self.blocks = self._build()
 
     # -- handlers (plain methods: unit-testable without a server) ---------------------------
@@ -207,38 +208,23 @@ class ChatApp:
         turn = turn or ChatTurn([], {})
         text = message if isinstance(message, str) else ""
         if not text.strip():
-            messages.append(
-                gr.ChatMessage(
-                    role="assistant",
-                    content="請輸入一個關於這份文件的問題。 Please type a question about the document.",
-                )
+            yield _with_reply(
+                messages, "請輸入一個關於這份文件的問題。 Please type a question about the document.", turn
             )
-            yield messages, "", gr.update(), turn
             return
         shown = text if len(text) <= DISPLAY_CHARS else text[:DISPLAY_CHARS] + f"… ({len(text):,} 字 characters)"
         messages.append(gr.ChatMessage(role="user", content=render.markdown_text(shown)))
         waiting = "搜尋中… Searching…" if self.loader.ready else self.loader.status()
-        yield (
-            [*messages, gr.ChatMessage(role="assistant", content=render.markdown_text(waiting))],
-            "",
-            gr.update(),
-            turn,
-        )
+        yield _with_reply(messages, render.markdown_text(waiting), turn)
         try:
             answer = self.answer(text, turn.questions)
         except QAError as exc:
-            messages.append(gr.ChatMessage(role="assistant", content=render.markdown_text(f"{exc}")))
-            yield messages, "", gr.update(), turn
+            yield _with_reply(messages, render.markdown_text(f"{exc}"), turn)
             return
         except Exception:
             log.exception("answering %r failed", text[:200])
-            messages.append(
-                gr.ChatMessage(
-                    role="assistant",
-                    content="回答時發生錯誤，請再試一次。 Something went wrong while answering; please try again.",
-                )
-            )
-            yield messages, "", gr.update(), turn
+            reply = "回答時發生錯誤，請再試一次。 Something went wrong while answering; please try again."
+            yield _with_reply(messages, reply, turn)
             return
         limit = self.loader.wait().settings.max_question_chars
         note = ""
