@@ -25,9 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from corpus import load_default_document  # noqa: E402
-from index.embedders import E5Embedder, USEEmbedder  # noqa: E402
-from index.lexical import LexicalIndex  # noqa: E402
+from reference import ReferencePipeline  # noqa: E402
+
 from qa import Assistant, Settings  # noqa: E402
 from qa.config import default_cache_dir  # noqa: E402
 from qa.evaluation import (  # noqa: E402
@@ -41,10 +40,20 @@ from qa.evaluation import (  # noqa: E402
     sample_questions,
 )
 from qa.language import analyze  # noqa: E402
-from qa.retrieval import LEXICAL, Hit, RankFuser  # noqa: E402
+from qa.retrieval import LEXICAL, RankFuser  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 LANGS = ("zh-Hant", "zh-Hans", "en")
+
+
+def figures(ranks: Sequence[int | None]) -> tuple[float, float, float]:
+    """hit@1, hit@5 and MRR@10 from each question's rank of its first hit (``None``: none in 10)."""
+    n = len(ranks) or 1
+    return (
+        sum(r == 1 for r in ranks) / n,
+        sum(r is not None and r <= 5 for r in ranks) / n,
+        sum(1 / r for r in ranks if r) / n,
+    )
 
 
 def rank_table(name: str, questions: Sequence[EvalQuestion], ranked: Callable[[EvalQuestion], list[str]]) -> str:
@@ -60,50 +69,26 @@ def rank_table(name: str, questions: Sequence[EvalQuestion], ranked: Callable[[E
         ranks[q.lang].append(rank)
         ranks["overall"].append(rank)
 
-    def cells(rs: list[int | None]) -> str:
-        n = len(rs) or 1
-        hit1 = sum(r == 1 for r in rs) / n
-        hit5 = sum(r is not None and r <= 5 for r in rs) / n
-        mrr = sum(1 / r for r in rs if r) / n
-        return f"{hit1:.3f} / {hit5:.3f} / {mrr:.3f}"
-
-    row = " | ".join(cells(ranks[g]) for g in ("overall", *LANGS))
+    row = " | ".join(" / ".join(f"{x:.3f}" for x in figures(ranks[g])) for g in ("overall", *LANGS))
     return f"| {name} | {row} | {statistics.mean(lengths):.0f} |"
 
 
 def dev_references(questions: Sequence[EvalQuestion]) -> list[str]:
     """The two plain pipelines of ../shared/eval/README.md, over the same 500/50 chunks."""
-    import faiss
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-    chunks = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50).split_text(load_default_document().text)
-    embedders = {"e5": E5Embedder(), "use": USEEmbedder()}
-    dense = {}
-    for name, e in embedders.items():
-        dense[name] = faiss.IndexFlatIP(e.dim)
-        dense[name].add(e.embed_documents(chunks))
-    bm25 = LexicalIndex.build(chunks)
-    fuser = RankFuser(k=60)
-    rankings: dict[str, dict[str, list[Hit]]] = {}
-    for q in questions:
-        query = analyze(q.question)
-        rankings[q.id] = {}
-        for name, e in embedders.items():
-            s, r = dense[name].search(e.embed_queries([query.search_text]), 10)
-            rankings[q.id][name] = [Hit(int(i), float(x)) for i, x in zip(r[0], s[0], strict=True)]
-        scores = bm25.scores(query.search_text)
-        top = scores.argsort()[::-1][:10]
-        rankings[q.id][LEXICAL] = [Hit(int(i), float(scores[i])) for i in top if scores[i] > 0]
+    reference = ReferencePipeline()
+    rankings = {q.id: reference.rankings(q.question) for q in questions}
     return [
         rank_table(
             "reference: splitter 500/50 + e5 + flat FAISS",
             questions,
-            lambda q: [chunks[h.row] for h in rankings[q.id]["e5"]],
+            lambda q: [reference.chunks[h.row] for h in rankings[q.id]["e5"]],
         ),
         rank_table(
             "reference: same chunks, RRF of e5 + USE + bigram BM25",
             questions,
-            lambda q: [chunks[h.row] for h in fuser.run(rankings[q.id], analyze(q.question).language)],
+            lambda q: [
+                reference.chunks[h.row] for h in reference.fuser.run(rankings[q.id], analyze(q.question).language)
+            ],
         ),
     ]
 
@@ -167,11 +152,7 @@ def drcd_section(settings: Settings, sample: int, seed: int) -> str:
             members.setdefault(name, []).append(drcd_hit_rank(q, citations))
 
     def row(name: str, ranks: list[int | None]) -> str:
-        n = len(ranks)
-        hit1 = sum(r == 1 for r in ranks) / n
-        hit5 = sum(r is not None and r <= 5 for r in ranks) / n
-        mrr = sum(1 / r for r in ranks if r) / n
-        return f"| {name} | {hit1:.3f} | {hit5:.3f} | {mrr:.3f} |"
+        return f"| {name} | " + " | ".join(f"{x:.3f}" for x in figures(ranks)) + " |"
 
     return "\n".join(
         [

@@ -24,6 +24,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from reference import ReferencePipeline  # noqa: E402
+
 from qa import Assistant, Settings  # noqa: E402
 from qa.evaluation import load_questions  # noqa: E402
 
@@ -66,48 +68,17 @@ def warm_latency(questions: list[str], cache: Path) -> tuple[float, float]:
 
 
 def reference_latency(questions: list[str]) -> tuple[float, float, float]:
-    """The naive reference: embed with e5 and USE, search flat FAISS and BM25, unweighted RRF.
-
-    Returns its build time (chunk, embed, index; models already loaded) and its search p50 / p95.
-    """
-    import faiss
-    from langchain_text_splitters import RecursiveCharacterTextSplitter
-
-    from corpus import load_default_document
-    from index.embedders import E5Embedder, USEEmbedder
-    from index.lexical import LexicalIndex
-    from qa.language import analyze
-    from qa.retrieval import LEXICAL, Hit, RankFuser
-
-    embedders = {"e5": E5Embedder(), "use": USEEmbedder()}
-    t = time.perf_counter()
-    chunks = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50).split_text(load_default_document().text)
-    dense = {}
-    for name, e in embedders.items():
-        dense[name] = faiss.IndexFlatIP(e.dim)
-        dense[name].add(e.embed_documents(chunks))
-    bm25 = LexicalIndex.build(chunks)
-    build = time.perf_counter() - t
-    fuser = RankFuser(k=60)
-
-    def search(question: str) -> list[Hit]:
-        query = analyze(question)
-        rankings = {}
-        for name, e in embedders.items():
-            s, r = dense[name].search(e.embed_queries([query.search_text]), 10)
-            rankings[name] = [Hit(int(i), float(x)) for i, x in zip(r[0], s[0], strict=True)]
-        scores = bm25.scores(query.search_text)
-        rankings[LEXICAL] = [Hit(int(i), float(scores[i])) for i in scores.argsort()[::-1][:10]]
-        return fuser.run(rankings, query.language)
-
+    """The naive reference (``benchmarks/reference.py``): its build time (models already loaded)
+    and its search p50 / p95."""
+    reference = ReferencePipeline()
     for q in questions[:5]:
-        search(q)
+        reference.fused(q)
     times = []
     for q in questions:
         t = time.perf_counter()
-        search(q)
+        reference.fused(q)
         times.append(1000 * (time.perf_counter() - t))
-    return (build, *percentiles(times))
+    return (reference.build_s, *percentiles(times))
 
 
 def chat_first_answer(cache: Path, runs: int = 10) -> tuple[float, float]:

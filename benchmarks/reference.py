@@ -1,0 +1,52 @@
+"""The plain reference pipelines of ../shared/eval/README.md, for the benchmarks to measure beside ours.
+
+Recursive splitter 500/50 over the chapter; e5 and USE over flat FAISS; BM25 over the same chunks;
+unweighted reciprocal-rank fusion of the three.
+"""
+
+from __future__ import annotations
+
+import time
+
+from corpus import load_default_document
+from index.embedders import E5Embedder, USEEmbedder
+from index.lexical import LexicalIndex
+from qa.language import analyze
+from qa.retrieval import LEXICAL, Hit, RankFuser
+
+
+class ReferencePipeline:
+    """Built over the bundled chapter; ``build_s`` is the build time once the models are loaded."""
+
+    def __init__(self, depth: int = 10) -> None:
+        import faiss
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+        self.depth = depth
+        self.embedders = {"e5": E5Embedder(), "use": USEEmbedder()}
+        t = time.perf_counter()
+        splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50)
+        self.chunks = splitter.split_text(load_default_document().text)
+        self.dense = {}
+        for name, e in self.embedders.items():
+            self.dense[name] = faiss.IndexFlatIP(e.dim)
+            self.dense[name].add(e.embed_documents(self.chunks))
+        self.bm25 = LexicalIndex.build(self.chunks)
+        self.build_s = time.perf_counter() - t
+        self.fuser = RankFuser(k=60)
+
+    def rankings(self, question: str) -> dict[str, list[Hit]]:
+        """Each member's hits (chunk rows): ``"e5"``, ``"use"`` and ``"bm25"``."""
+        query = analyze(question)
+        out: dict[str, list[Hit]] = {}
+        for name, e in self.embedders.items():
+            s, r = self.dense[name].search(e.embed_queries([query.search_text]), self.depth)
+            out[name] = [Hit(int(i), float(x)) for i, x in zip(r[0], s[0], strict=True)]
+        scores = self.bm25.scores(query.search_text)
+        top = scores.argsort()[::-1][: self.depth]
+        out[LEXICAL] = [Hit(int(i), float(scores[i])) for i in top if scores[i] > 0]
+        return out
+
+    def fused(self, question: str) -> list[Hit]:
+        """The members' hits fused with unweighted RRF."""
+        return self.fuser.run(self.rankings(question), analyze(question).language)
