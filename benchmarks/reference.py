@@ -7,6 +7,7 @@ unweighted reciprocal-rank fusion of the three.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 from corpus import load_default_document
 from index.embedders import E5Embedder, USEEmbedder
@@ -16,9 +17,10 @@ from qa.retrieval import LEXICAL, Hit, RankFuser
 
 
 class ReferencePipeline:
-    """Built over the bundled chapter; ``build_s`` is the build time once the models are loaded."""
+    """Built over ``texts`` (the bundled chapter by default); ``build_s`` is the build time once the
+    models are loaded."""
 
-    def __init__(self, depth: int = 10) -> None:
+    def __init__(self, depth: int = 10, texts: Sequence[str] | None = None) -> None:
         import faiss
         from langchain_text_splitters import RecursiveCharacterTextSplitter
 
@@ -26,7 +28,8 @@ class ReferencePipeline:
         self.embedders = {"e5": E5Embedder(), "use": USEEmbedder()}
         t = time.perf_counter()
         splitter = RecursiveCharacterTextSplitter(chunk_size=500, chunk_overlap=50)
-        self.chunks = splitter.split_text(load_default_document().text)
+        texts = [load_default_document().text] if texts is None else texts
+        self.chunks = [chunk for text in texts for chunk in splitter.split_text(text)]
         self.dense = {}
         for name, e in self.embedders.items():
             self.dense[name] = faiss.IndexFlatIP(e.dim)
