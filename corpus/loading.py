@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
@@ -82,8 +83,8 @@ class DocumentLoader:
             content_hash=hashlib.sha256(data).hexdigest(),
             markdown=path.suffix.lower() in (".md", ".markdown"),
         )
-        if not document.text.strip():
-            raise DocumentError(f"{path}: the document is empty")
+        if not any(unicodedata.category(ch)[0] not in "CZ" for ch in document.text):
+            raise DocumentError(f"{path}: the document is empty (no visible text)")
         return document
 
 

@@ -9,6 +9,9 @@ import numpy as np
 
 from index.tokenize import tokenize
 
+_NO_WORDS = "\x00"
+"""Stands in for the vocabulary of texts without a single token; no query produces it."""
+
 
 class LexicalIndex:
     """A BM25 index: ``LexicalIndex.build(texts)``, then ``scores(query)`` for every passage."""
@@ -22,7 +25,10 @@ class LexicalIndex:
         import bm25s
 
         bm25 = bm25s.BM25(k1=k1, b=b)
-        bm25.index([tokenize(t) for t in texts], show_progress=False)
+        tokens = [tokenize(t) for t in texts]
+        if tokens and not any(tokens):  # no word at all (only emoji or symbols): bm25s needs one
+            tokens[0] = [_NO_WORDS]
+        bm25.index(tokens, show_progress=False)
         return cls(bm25, len(texts))
 
     def scores(self, query: str) -> np.ndarray:

@@ -36,6 +36,8 @@ from qa.retrieval import (
 from qa.threads import one_openmp_thread
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+"""Zero-width, soft-hyphen and bidi-control characters: dropped from questions so that 川\u200b普 is 川普."""
 MAX_K = 100
 SENTENCE_EMBEDDER = "use"
 """The embedder (by settings key) that also scores answer sentences: fast, and spread-out cosines."""
@@ -111,7 +113,7 @@ class Assistant:
     def _query(self, question: str) -> AnalyzedQuery:
         if not isinstance(question, str):
             raise InvalidRequestError(f"the question must be text, not {type(question).__name__}")
-        text = _CONTROL.sub(" ", question).strip()[: self.settings.max_question_chars].strip()
+        text = _CONTROL.sub(" ", _INVISIBLE.sub("", question)).strip()[: self.settings.max_question_chars].strip()
         if not text:
             raise InvalidRequestError("the question is empty; type a question about the document")
         query = analyze(text)
@@ -119,6 +121,14 @@ class Assistant:
             terms = [*self.index.lexicon.translate(query.text), *chinese_dates(query.text)]
             query = replace(query, expansion=tuple(terms))
         return query
+
+    def _notice(self, question: str) -> str:
+        """What the reader should know about how ``question`` was taken (empty if nothing)."""
+        limit = self.settings.max_question_chars
+        n = len(question.strip())
+        if n <= limit:
+            return ""
+        return f"The question is {n:,} characters long; it was answered on its first {limit:,}."
 
     @staticmethod
     def _check_k(k: int) -> int:
@@ -218,22 +228,26 @@ class Assistant:
         k = self._check_k(k)
         query = self._query(question)
         with one_openmp_thread():
-            return self._answer(query, k, history)
+            answer = self._answer(query, k, history)
+        notice = self._notice(question)
+        return replace(answer, notice=notice) if notice else answer
 
     def ask_many(self, questions: Sequence[str], k: int = 5) -> list[Answer]:
         """Answers to several independent questions, in order; each embedder embeds them in one batch."""
         if isinstance(questions, str):
             raise InvalidRequestError("ask_many takes a list of questions; use ask() for one")
         k = self._check_k(k)
+        questions = list(questions)
         queries = [self._query(q) for q in questions]
         if not queries:
             return []
         batches = {key: r.embedder.embed_queries([q.expanded_text for q in queries]) for key, r in self._dense}
         with one_openmp_thread():
-            return [
+            answers = [
                 self._answer(query, k, (), {key: batch[i] for key, batch in batches.items()})
                 for i, query in enumerate(queries)
             ]
+        return [replace(a, notice=self._notice(q)) for a, q in zip(answers, questions, strict=True)]
 
     def _answer(
         self, query: AnalyzedQuery, k: int, history: Sequence[str], vectors: dict[str, np.ndarray] | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
@@ -14,6 +15,19 @@ from corpus.errors import CorpusError
 from index.errors import IndexBuildError
 from qa.config import Settings
 from qa.errors import QAError
+
+AUTH_VARIABLE = "PENINSULA_QA_AUTH"
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def parse_auth(value: str | None) -> tuple[str, str] | None:
+    """``"user:password"`` → ``("user", "password")``; ``None`` or empty → no login."""
+    if value is None or not value.strip():
+        return None
+    user, sep, password = value.partition(":")
+    if not sep or not user.strip() or not password:
+        raise ValueError(f"the login must look like USER:PASSWORD (from --auth or {AUTH_VARIABLE})")
+    return user.strip(), password
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -56,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     serve.add_argument("--share", action="store_true", help="also open a public Gradio share link (off by default)")
+    serve.add_argument(
+        "--auth",
+        metavar="USER:PASSWORD",
+        help=f"ask for this login before the chat opens (or set {AUTH_VARIABLE}; the variable keeps the "
+        "password out of the process list)",
+    )
     ev = sub.add_parser("eval", parents=[common], help="score retrieval and answers on a question set (or DRCD)")
     ev.add_argument("questions", type=Path, help="a JSONL question set like dev.jsonl (with --drcd: a DRCD JSON file)")
     ev.add_argument("-k", type=int, default=10, help="passages per question, at least 10 (default 10)")
@@ -113,6 +133,8 @@ def _run(args: argparse.Namespace) -> int:
             _print_json(answers[0].to_dict() if len(answers) == 1 else [a.to_dict() for a in answers])
             return 0
         for answer in answers:
+            if answer.notice:
+                console.print(f"[yellow]{escape(answer.notice)}[/]")
             style = "yellow" if answer.abstained else "green"
             title = "answer" if len(answers) == 1 else escape(answer.question[:80])
             console.print(Panel(escape(answer.text), title=title, title_align="left", border_style=style))
@@ -120,6 +142,12 @@ def _run(args: argparse.Namespace) -> int:
                 show_citation(n, c)
     elif args.command == "search":
         results = assistant.search(args.query, k=args.k)
+        if len(args.query.strip()) > settings.max_question_chars:
+            print(
+                f"qa: note: the query is {len(args.query.strip()):,} characters long; "
+                f"it was searched on its first {settings.max_question_chars:,}.",
+                file=sys.stderr,
+            )
         if args.json:
             _print_json([c.to_dict() for c in results])
             return 0
@@ -173,7 +201,10 @@ def _questions(args: argparse.Namespace) -> list[str]:
     """The questions given on the command line, then the lines of ``--file``."""
     questions = list(args.question)
     if args.file is not None:
-        text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text("utf-8")
+        try:
+            text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{args.file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         questions += [line.strip() for line in text.splitlines() if line.strip()]
     if not questions:
         raise ValueError("give a question, or --file with one question per line")
@@ -188,11 +219,14 @@ def _serve(args: argparse.Namespace, settings: Settings, console: Any) -> int:
         raise ValueError(f"--port must be between 1 and 65535, got {args.port}")
     from ui.app import create_app  # Gradio loads only for this command
 
+    auth = parse_auth(args.auth if args.auth is not None else os.environ.get(AUTH_VARIABLE))
     app = create_app(documents, settings)
-    if args.host not in {"127.0.0.1", "localhost", "::1"}:
+    if args.host not in LOCAL_HOSTS:
         console.print(f"[yellow]Listening on {args.host}: other machines on the network can reach the chat.[/]")
+    if (args.share or args.host not in LOCAL_HOSTS) and auth is None:
+        console.print(f"[yellow]No login is required; consider --auth USER:PASSWORD or {AUTH_VARIABLE}.[/]")
     console.print(f"peninsula-qa chat on http://{args.host}:{args.port}/ (Ctrl+C stops it)")
-    app.launch(args.host, args.port, share=args.share, quiet=True)
+    app.launch(args.host, args.port, share=args.share, quiet=True, auth=auth)
     return 0
 
 

@@ -85,6 +85,9 @@ class Answer:
     citations: tuple[Citation, ...]
     quotes: tuple[Quote, ...] = ()
     language: str = ""
+    notice: str = ""
+    """Anything the reader should know about how the question was taken, e.g. that a very long
+    question was answered on its first ``Settings.max_question_chars`` characters."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -46,7 +46,7 @@ def test_a_question_shows_at_once_then_the_answer_with_its_sources(app):
     assert len(sources) == 5
     for n, source in enumerate(sources, start=1):
         title = source.metadata["title"]
-        assert title.startswith(f"[{n}] ") and re.search(r"· p[0-9a-f]{7}$", title)
+        assert title.startswith(f"\\[{n}\\] ") and re.search(r"· p[0-9a-f]{7}$", title)  # Markdown-escaped
     assert any("<mark>" in s.content for s in sources)
     assert box == ""
     assert [value for _, value in cited["choices"]] == [t.metadata["title"].rsplit("· ", 1)[1] for t in sources]

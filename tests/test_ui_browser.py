@@ -173,3 +173,63 @@ def test_first_start_shows_progress_while_the_index_is_built(browser, tmp_path):
         assert any("Building the index" in s or "Loading" in s for s in seen), seen
         page.wait_for_function("document.querySelectorAll('#pqa-chat mark').length > 0", timeout=60_000)
         context.close()
+
+
+HOSTILE_DOCUMENT = """# 惡意文件 <img src=x onerror="window.__pwned=11">
+
+## 攻擊 <script>window.__pwned=12</script>
+
+飛彈試射的報告寫道：<img src=x onerror="window.__pwned=13"> 與 <script>window.__pwned=14</script>，\
+另有連結 [點我](javascript:window.__pwned=15) 及 <a href="javascript:window.__pwned=16">這裡</a>，\
+還有實體 &lt;b&gt;粗體&lt;/b&gt; &amp; <iframe srcdoc="<script>parent.__pwned=17</script>"></iframe>。
+"""
+
+
+def test_a_hostile_document_renders_as_inert_text(browser, tmp_path):
+    """A document is data: its markup shows as text in the answer, the viewer and the outline, and no
+    script runs. The embedding model is beside the point here, so the fake embedder stands in."""
+    from conftest import FakeHashEmbedder
+
+    from corpus import DocumentLoader
+    from qa import Assistant, Settings
+    from ui.app import create_app
+
+    path = tmp_path / "hostile.md"
+    path.write_text(HOSTILE_DOCUMENT, "utf-8")
+    settings = Settings(cache_dir=None, progress=False, abstain_floor={})
+    assistant = Assistant(DocumentLoader().run([path]), settings, embedders=[FakeHashEmbedder()])
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT)
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    with running(create_app(assistant=assistant)) as url:
+        page.goto(url)
+        page.wait_for_selector("#pqa-question textarea")
+        page.wait_for_function("document.querySelector('#pqa-status')?.innerText.includes('Ready')")
+        ask(page, "飛彈試射的報告寫了什麼？")
+        chat = page.locator("#pqa-chat")
+        assert '<img src=x onerror="window.__pwned=13">' in chat.inner_text()
+        titles = "".join(chat.locator(".thought-group .title").all_inner_texts())
+        assert "攻擊 <script>window.__pwned=12</script>" in titles  # a heading, shown as written
+        page.locator("#pqa-chat mark").first.click()  # open the source in the viewer
+        viewer = page.locator("#pqa-viewer")
+        viewer.locator(".pqa-context").wait_for()
+        assert "<script>window.__pwned=14</script>" in viewer.inner_text()
+        assert "&lt;b&gt;" in viewer.inner_text()  # entities stay as written, never decoded into markup
+        page.get_by_role("tab", name="目錄 Outline").click()
+        page.click("#pqa-outline input")
+        page.get_by_role("option").filter(has_text="攻擊").first.click()
+        page.wait_for_selector("#pqa-section .pqa-section")
+        assert "<script>" in page.inner_text("#pqa-section")
+        shot(page, "hostile-document-as-text")
+        for where in ("#pqa-chat", "#pqa-cited", "#pqa-viewer", "#pqa-section"):
+            selectors = ("img[src='x']", "script", "iframe", "a[href^='javascript']")
+            hostile = page.locator(", ".join(f"{where} {s}" for s in selectors))
+            assert hostile.count() == 0, where
+        for link in page.locator("#pqa-chat .thought-group a, #pqa-viewer a").all():  # any link is inert
+            link.click(no_wait_after=True)
+        page.wait_for_timeout(500)
+        assert page.evaluate("window.__pwned") is None
+        assert dialogs == []
+    context.close()

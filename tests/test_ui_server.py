@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -92,10 +93,22 @@ def test_several_people_chat_at_once(client, real_chat_url, real_assistant):
     assert got == expected
 
 
-def test_qa_serve_starts_the_chat(real_cache_dir, real_assistant):
-    """``qa serve`` in a new process, on the index the session built: the page and /chat answer."""
+def _other_address() -> str | None:
+    """An address of this machine other than loopback, if it has one."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("10.255.255.255", 1))  # no packet is sent; this picks the outgoing interface
+            address = s.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
+def test_qa_serve_starts_the_chat_behind_a_login_on_loopback_only(real_cache_dir, real_assistant):
+    """``qa serve`` in a new process, on the index the session built, with the login taken from
+    the environment: the page and /chat answer a logged-in client only, on 127.0.0.1 only."""
     port = free_port()
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False")
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", PENINSULA_QA_AUTH="reader:s3cret pass")
     proc = subprocess.Popen(
         [sys.executable, "-m", "qa", "serve", "--port", str(port), "--cache-dir", str(real_cache_dir)],
         stdout=subprocess.PIPE,
@@ -109,20 +122,37 @@ def test_qa_serve_starts_the_chat(real_cache_dir, real_assistant):
         while True:
             try:
                 with urllib.request.urlopen(url, timeout=2) as response:
-                    page = response.read().decode("utf-8", "replace")
+                    assert response.status == 200  # the login page
                 break
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"qa serve did not come up: {proc.stdout.read() if proc.stdout else ''}")
                 time.sleep(0.5)
-        assert "peninsula-qa" in page
-        data = gradio_client.Client(url, verbose=False).predict("北韓迄今共進行幾次核試？", [], 3, api_name="/chat")
+        with pytest.raises(Exception, match=r"(?i)login|auth|401|403"):
+            gradio_client.Client(url, verbose=False).predict("北韓迄今共進行幾次核試？", [], 3, api_name="/chat")
+        with pytest.raises(Exception, match=r"(?i)login|auth|401|403|incorrect"):
+            gradio_client.Client(url, auth=("reader", "wrong"), verbose=False)
+        client = gradio_client.Client(url, auth=("reader", "s3cret pass"), verbose=False)
+        data = client.predict("北韓迄今共進行幾次核試？", [], 3, api_name="/chat")
         assert [c["id"] for c in data["citations"]] == [
             c.id for c in real_assistant.ask("北韓迄今共進行幾次核試？", k=3).citations
         ]
+        other = _other_address()
+        if other is not None:  # listening on loopback only: another address of this machine refuses
+            with pytest.raises(OSError), socket.create_connection((other, port), timeout=2):
+                pass
     finally:
         proc.terminate()
         proc.wait(30)
+
+
+@pytest.mark.parametrize("value", ["reader", ":pass", "reader:", "  :  "])
+def test_a_malformed_login_is_a_clear_error(capsys, monkeypatch, value):
+    from qa.cli import AUTH_VARIABLE, main
+
+    monkeypatch.delenv(AUTH_VARIABLE, raising=False)
+    assert main(["serve", "--auth", value]) == 1
+    assert "USER:PASSWORD" in capsys.readouterr().err
 
 
 def test_qa_serve_rejects_a_bad_port(capsys):

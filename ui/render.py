@@ -52,9 +52,9 @@ def _highlighted(citation: Citation, quotes: Iterable[Quote]) -> str:
 
 
 def source_title(marker: int, citation: Citation) -> str:
-    """``[1] 貳、… › 二、… · p1a2b3c4`` (plain text: Gradio shows thought titles as text)."""
-    section = plain(citation.section_path) or plain(citation.doc_title)
-    return f"[{marker}] {section} · {citation.id}"
+    """``[1] 貳、… › 二、… · p1a2b3c4``, escaped: Gradio renders a thought's title as Markdown and HTML."""
+    section = markdown_text(citation.section_path or citation.doc_title)
+    return f"\\[{marker}\\] {section} · {citation.id}"
 
 
 def source_markdown(citation: Citation, quotes: Sequence[Quote]) -> str:
