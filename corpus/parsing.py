@@ -127,6 +127,11 @@ def _classify(groups: list[str], markdown: bool) -> list[_Item]:
             continue
         clean, markers = _split_markers(text)
         clean = normalize_spacing(clean)
+        if not clean:  # a line of bare markers: the block before it cites them
+            citing = next((i for i in reversed(items) if i.kind is not BlockKind.FOOTNOTE), None)
+            if citing is not None:
+                citing.footnotes.extend(markers)
+            continue
         heading = _heading_level(clean, markdown)
         if heading and not items and ((markdown and heading[0] == 1) or not markdown):
             items.append(_Item(BlockKind.TITLE, heading[1] if markdown else clean, footnotes=list(markers)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections import deque
 from dataclasses import dataclass
 
 from corpus.model import Block, BlockKind, Document, SectionPath
@@ -32,6 +33,12 @@ def passage_id(doc_id: str, content_hash: str, start: int, end: int) -> str:
     return "p" + digest[:7]
 
 
+def _opens_subsection(block: Block, heading: Block) -> bool:
+    """Whether ``block`` is a heading one level or more below ``heading``, inside its section."""
+    depth = len(heading.section)
+    return block.kind is BlockKind.HEADING and len(block.section) > depth and block.section[:depth] == heading.section
+
+
 def _section_groups(document: Document) -> list[list[Block]]:
     """Consecutive blocks of one section; a heading directly followed by a sub-heading joins it."""
     groups: list[list[Block]] = []
@@ -43,7 +50,7 @@ def _section_groups(document: Document) -> list[list[Block]]:
             or block.section != groups[-1][-1].section
         )
         heading_only = bool(groups) and all(b.kind is BlockKind.HEADING for b in groups[-1])
-        if starts_group and heading_only and block.kind is BlockKind.HEADING:
+        if starts_group and heading_only and _opens_subsection(block, groups[-1][-1]):
             starts_group = False  # keep "一、…" with the "（一）…" that opens its text
         if starts_group:
             groups.append([block])
@@ -53,10 +60,16 @@ def _section_groups(document: Document) -> list[list[Block]]:
 
 
 class ChunkSplitter:
-    """Split each section's text into passages with ``langchain-text-splitters``.
+    """Split each section's text into passages of at most ``chunk_size`` characters.
 
-    Separators are CJK-aware (``。！？；，`` kept at the end of their sentence); a passage never
-    crosses a section boundary, and every passage knows its span in the cleaned document text.
+    The algorithm is ``langchain-text-splitters``' ``RecursiveCharacterTextSplitter`` (separators kept at
+    the end of their piece, whitespace stripped) with CJK-aware separators (``。！？；，`` stay at the end of
+    their sentence), run on spans so that every passage knows exactly where it lies in the cleaned
+    document text, even where the same words repeat. Consecutive passages overlap by at most
+    ``chunk_overlap`` characters, and none lies inside another; a passage never crosses a section
+    boundary. The one exception to the size: a section's first chunk, when it holds only headings, is
+    glued to the chunk after it, so a heading reads with the text it opens (at most
+    ``2 * chunk_size + 2`` characters: the two chunks and the blank line between them).
     """
 
     def __init__(self, chunk_size: int = 240, chunk_overlap: int = 40) -> None:
@@ -64,22 +77,13 @@ class ChunkSplitter:
             raise ValueError(f"chunk_size must be at least 20 characters, got {chunk_size}")
         if not 0 <= chunk_overlap < chunk_size:
             raise ValueError(f"chunk_overlap must be in [0, chunk_size), got {chunk_overlap}")
-        from langchain_text_splitters import RecursiveCharacterTextSplitter
-
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
-        self._splitter = RecursiveCharacterTextSplitter(
-            separators=list(CJK_SEPARATORS),
-            keep_separator="end",
-            chunk_size=chunk_size,
-            chunk_overlap=chunk_overlap,
-            strip_whitespace=True,
-        )
 
     @property
     def settings(self) -> dict[str, int | str]:
         """What the chunks depend on, for the index manifest."""
-        return {"splitter": "recursive-cjk-v1", "chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap}
+        return {"splitter": "recursive-cjk-v2", "chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap}
 
     def run(self, documents: list[Document]) -> list[Passage]:
         """Passages of all documents in reading order."""
@@ -93,18 +97,15 @@ class ChunkSplitter:
         out: list[Passage] = []
         for group in _section_groups(document):
             g_start, g_end = group[0].start, group[-1].end
-            text = document.text[g_start:g_end]
             headings_end = max((b.end for b in group if b.kind is BlockKind.HEADING), default=g_start)
             spans: list[tuple[int, int]] = []
-            cursor = 0
-            for chunk in self._splitter.split_text(text):
-                local = text.find(chunk, cursor)
-                if local < 0:  # pragma: no cover - the splitter only removes whitespace
-                    raise RuntimeError(f"chunk not found in its section: {chunk[:40]!r}")
-                cursor = local + 1
-                start, end = g_start + local, g_start + local + len(chunk)
-                if spans and spans[-1][1] <= headings_end and spans[-1][0] == g_start:
+            glued = False
+            for start, end in self.spans(document.text, g_start, g_end):
+                if spans and end <= spans[-1][1]:
+                    continue  # nothing but the previous chunk's overlap (a whitespace piece overflowed)
+                if len(spans) == 1 and spans[0][0] == g_start and spans[0][1] <= headings_end and not glued:
                     start = spans.pop()[0]  # a heading reads with the text it opens
+                    glued = True
                 spans.append((start, end))
             for start, end in spans:
                 chunk = document.text[start:end]
@@ -123,3 +124,69 @@ class ChunkSplitter:
                     )
                 )
         return out
+
+    def spans(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
+        """``(start, end)`` of each chunk ``RecursiveCharacterTextSplitter`` makes of ``text[start:end]``,
+        in ``text``'s offsets."""
+        return self._split(text, start, end, CJK_SEPARATORS)
+
+    def _split(self, text: str, start: int, end: int, separators: tuple[str, ...]) -> list[tuple[int, int]]:
+        """Cut at the first separator the span contains; merge the pieces; cut long pieces finer."""
+        separator, finer = "", ()  # "" cuts between characters
+        for i, candidate in enumerate(separators):
+            if candidate and text.find(candidate, start, end) >= 0:
+                separator, finer = candidate, separators[i + 1 :]
+                break
+        chunks: list[tuple[int, int]] = []
+        short: list[tuple[int, int]] = []
+        for piece in _pieces(text, start, end, separator):
+            if piece[1] - piece[0] < self.chunk_size:
+                short.append(piece)
+                continue
+            chunks.extend(self._merge(text, short))
+            short = []
+            chunks.extend(self._split(text, *piece, finer) if finer else [piece])
+        chunks.extend(self._merge(text, short))
+        return chunks
+
+    def _merge(self, text: str, pieces: list[tuple[int, int]]) -> list[tuple[int, int]]:
+        """Runs of consecutive pieces up to ``chunk_size`` long, each run starting with at most
+        ``chunk_overlap`` characters of the previous one; whitespace stripped, empty runs dropped."""
+        chunks: list[tuple[int, int]] = []
+        run: deque[tuple[int, int]] = deque()
+        total = 0
+        for piece in pieces:
+            length = piece[1] - piece[0]
+            if total + length > self.chunk_size and run:
+                chunks.extend(_stripped(text, run[0][0], run[-1][1]))
+                while total > self.chunk_overlap or (total + length > self.chunk_size and total > 0):
+                    first = run.popleft()
+                    total -= first[1] - first[0]
+            run.append(piece)
+            total += length
+        if run:
+            chunks.extend(_stripped(text, run[0][0], run[-1][1]))
+        return chunks
+
+
+def _pieces(text: str, start: int, end: int, separator: str) -> list[tuple[int, int]]:
+    """``text[start:end]`` cut after each occurrence of ``separator`` (or between characters for ``""``)."""
+    if not separator:
+        return [(i, i + 1) for i in range(start, end)]
+    pieces: list[tuple[int, int]] = []
+    cut = start
+    while (found := text.find(separator, cut, end)) >= 0:
+        pieces.append((cut, found + len(separator)))
+        cut = found + len(separator)
+    if cut < end:
+        pieces.append((cut, end))
+    return pieces
+
+
+def _stripped(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """The span without leading and trailing whitespace; none if nothing is left."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return [(start, end)] if start < end else []

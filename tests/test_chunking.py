@@ -183,3 +183,46 @@ def test_run_splits_several_documents_in_order(doc: Document) -> None:
     for p in passages:
         source = doc if p.doc_id == doc.id else other
         assert p.content == source.text[p.start : p.end]
+
+
+# --- found by the property tests (tests/test_properties.py) -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "size", "overlap", "spans"),
+    [
+        # the second chunk "。。" also occurs one character earlier, inside the first chunk
+        ("0000000000000000000。。。", 20, 1, [(0, 20), (20, 22)]),
+        ("0000000000000000000,0", 20, 2, [(0, 20), (20, 21)]),
+        ("0" * 40, 20, 0, [(0, 20), (20, 40)]),
+    ],
+)
+def test_repeated_text_gets_the_spans_the_splitter_cut(text: str, size: int, overlap: int, spans: list) -> None:
+    doc = parse_text(text, doc_id="repeats")
+    passages = ChunkSplitter(size, overlap).split(doc)
+    assert [(p.start, p.end) for p in passages] == spans
+    assert "".join(doc.text[a:b] for a, b in spans) == doc.text  # nothing lost, nothing twice
+
+
+def test_no_passage_is_only_the_overlap_of_the_one_before() -> None:
+    # langchain's splitter makes "aaaaa" here: the overlap carried into a chunk whose new piece was a space
+    doc = parse_text("a" * 20 + " b", doc_id="overlap")
+    passages = ChunkSplitter(20, 5).split(doc)
+    assert [p.content for p in passages] == ["a" * 20, "b"]
+
+
+def test_a_heading_without_text_is_not_glued_to_the_next_section() -> None:
+    doc = parse_text("朝鮮半島筆記\n\n壹、前言\n\n貳、本文\n\n正文在此。", doc_id="empty-section")
+    passages = ChunkSplitter(CHUNK_SIZE, OVERLAP).split(doc)
+    assert [(p.content, p.section) for p in passages] == [
+        ("朝鮮半島筆記", ()),
+        ("壹、前言", ("壹、前言",)),
+        ("貳、本文\n\n正文在此。", ("貳、本文",)),
+    ]
+
+
+def test_a_long_heading_is_glued_once_not_without_bound() -> None:
+    doc = parse_text("## " + "0" * 45, doc_id="long-heading", markdown=True)
+    passages = ChunkSplitter(20, 0).split(doc)
+    assert [(p.start, p.end) for p in passages] == [(0, 40), (40, 45)]
+    assert all(len(p.content) <= 2 * 20 + 2 for p in passages)

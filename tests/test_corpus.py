@@ -265,6 +265,19 @@ def test_markdown_headings_give_title_and_section_paths() -> None:
         assert block.text == doc.text[block.start : block.end]
 
 
+def test_a_bare_footnote_marker_makes_no_empty_block() -> None:
+    doc = parse_text("¹", doc_id="marker")
+    assert doc.blocks == ()
+    assert doc.title == "marker"
+    doc = parse_text("標題\n\n正文第一段。\n\n²\n\n² 註釋內容。", doc_id="marker-line")
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        (BlockKind.TITLE, "標題"),
+        (BlockKind.PARAGRAPH, "正文第一段。"),
+        (BlockKind.FOOTNOTE, "註釋內容。"),
+    ]
+    assert doc.blocks[1].footnotes == (2,)  # the marker on a line of its own cites from the block before
+
+
 def test_plain_text_without_title_uses_doc_id() -> None:
     doc = parse_text("這是一段很長的正文，沒有標題。", doc_id="plain")
     assert doc.title == "plain"
