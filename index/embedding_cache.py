@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import json
-import os
+import io
+import logging
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
+from index.cache_files import CacheLock, remove_leftovers, write_file_atomically
 from index.embedders import Embedder
 
+log = logging.getLogger(__name__)
+
 ProgressCallback = Callable[[str, int, int], None]
+UNIT_TOLERANCE = 1e-3
+"""Embedders return unit vectors: a cached vector whose length is further from 1 is damaged."""
+_KEY = re.compile(r"[0-9a-f]{32}")
 
 
 def text_key(text: str) -> str:
@@ -26,10 +33,17 @@ def _slug(name: str) -> str:
 
 
 class EmbeddingCache:
-    """Per-embedder store of ``key → vector`` in ``<dir>/<embedder>/{keys.json,vectors.npy}``.
+    """Per-embedder store of ``key → vector`` in ``<dir>/<embedder>/embeddings.npy``.
 
-    Pass ``directory=None`` for no persistence (vectors are still computed in batches).
+    One ``.npy`` file of ``(key, vector)`` records (a plain structured array, read without pickle),
+    replaced whole through a temporary file, so keys and vectors cannot come apart. A file that
+    cannot be read is ignored and entries that are not unit vectors dropped: they are embedded
+    again. A read-only or full disk costs only the saving (logged). Pass ``directory=None`` for
+    no persistence (vectors are still computed in batches).
     """
+
+    FILE = "embeddings.npy"
+    LEGACY_FILES = ("keys.json", "vectors.npy")
 
     def __init__(self, directory: Path | None, batch_size: int = 16) -> None:
         if batch_size < 1:
@@ -37,40 +51,46 @@ class EmbeddingCache:
         self.directory = directory
         self.batch_size = batch_size
 
-    def _paths(self, embedder: Embedder) -> tuple[Path, Path] | None:
-        if self.directory is None:
-            return None
-        base = self.directory / _slug(embedder.name)
-        return base / "keys.json", base / "vectors.npy"
+    def path(self, embedder: Embedder) -> Path | None:
+        """Where ``embedder``'s vectors are kept (``None`` without a directory)."""
+        return None if self.directory is None else self.directory / _slug(embedder.name) / self.FILE
 
     def _load(self, embedder: Embedder) -> dict[str, np.ndarray]:
-        paths = self._paths(embedder)
-        if paths is None or not paths[0].exists() or not paths[1].exists():
+        path = self.path(embedder)
+        if path is None or not path.exists():
             return {}
         try:
-            keys = json.loads(paths[0].read_text("utf-8"))
-            vectors = np.load(paths[1], allow_pickle=False)
-        except (OSError, ValueError):
-            return {}  # a damaged cache is only a cache: embed again
-        if len(keys) != len(vectors) or vectors.ndim != 2 or vectors.shape[1] != embedder.dim:
+            records = np.load(path, allow_pickle=False)
+            keys = [k.decode("ascii") for k in records["key"]]
+            vectors = np.asarray(records["vector"], dtype=np.float32)
+        except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
+            log.warning("%s cannot be read (%s); embedding again", path, exc)
             return {}
-        return dict(zip(keys, vectors, strict=True))
+        if vectors.ndim != 2 or vectors.shape[1] != embedder.dim:
+            return {}
+        usable = np.isfinite(vectors).all(axis=1) & (np.abs(np.linalg.norm(vectors, axis=1) - 1.0) < UNIT_TOLERANCE)
+        return {k: v for k, v, ok in zip(keys, vectors, usable, strict=True) if ok and _KEY.fullmatch(k)}
 
     def _store(self, embedder: Embedder, known: dict[str, np.ndarray]) -> None:
-        paths = self._paths(embedder)
-        if paths is None or not known:
+        path = self.path(embedder)
+        if path is None or not known:
             return
-        keys_path, vectors_path = paths
         try:
-            keys_path.parent.mkdir(parents=True, exist_ok=True)
-            suffix = f".tmp-{os.getpid()}"
-            with open(str(vectors_path) + suffix, "wb") as fh:
-                np.save(fh, np.stack(list(known.values())).astype(np.float32), allow_pickle=False)
-            Path(str(keys_path) + suffix).write_text(json.dumps(list(known.keys())), "utf-8")
-            os.replace(str(vectors_path) + suffix, vectors_path)
-            os.replace(str(keys_path) + suffix, keys_path)
-        except OSError:
-            pass  # read-only or full disk: the vectors are still returned
+            with CacheLock(path.parent.parent / f".{path.parent.name}.lock") as held:
+                if held:
+                    remove_leftovers(path)  # of a process that died writing
+                    known = {**self._load(embedder), **known}  # keep what another process stored meanwhile
+                records = np.zeros(len(known), dtype=[("key", "S32"), ("vector", "<f4", (embedder.dim,))])
+                records["key"] = [k.encode("ascii") for k in known]
+                records["vector"] = np.stack(list(known.values()))
+                buffer = io.BytesIO()
+                np.save(buffer, records, allow_pickle=False)
+                write_file_atomically(path, buffer.getvalue())
+            for name in self.LEGACY_FILES:
+                with contextlib.suppress(OSError):
+                    (path.parent / name).unlink()
+        except OSError as exc:
+            log.warning("embeddings could not be saved in %s (%s); they are used from memory", path.parent, exc)
 
     def embed(
         self,

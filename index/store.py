@@ -1,21 +1,26 @@
 """The passage index: passages, one FAISS index per embedder, and BM25; saved as files, no pickle.
 
-Layout of a saved index directory::
+Layout of a saved index directory (named by its key, see :meth:`IndexBuilder.key`)::
 
-    manifest.json        key, settings, documents, passages (JSON)
+    manifest.json        key, settings, documents, passages, every other file's size (JSON)
     dense-<n>.faiss      faiss.write_index, one per embedder, rows in passage order
     bm25/                bm25s arrays (.npy) and vocabulary (.json)
     lexicon.json         English phrase -> Chinese terms of the documents (see index.lexicon)
     sentences.json       each sentence's passage row and document span
     bm25-sentences/      BM25 over single sentences (with their section path)
     sentence-dense-<n>.faiss   sentence vectors, for the embedders that also index sentences
+
+A directory is written whole or not at all (see :meth:`PassageIndex.save`), and one that does
+not check out on loading (missing or cut-short files, garbage, another key) is rebuilt.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
+import logging
 import os
 import shutil
 import time
@@ -27,6 +32,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from corpus.model import Document, format_section
+from index.cache_files import CacheLock, fsync_path, fsync_tree, remove_leftovers, temporary_name
 from index.chunking import ChunkSplitter, Passage
 from index.embedders import Embedder
 from index.embedding_cache import EmbeddingCache, ProgressCallback
@@ -35,7 +41,9 @@ from index.lexical import LexicalIndex
 from index.lexicon import BilingualLexicon, load_cedict
 from index.sentences import sentence_spans
 
-FORMAT_VERSION = 2
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 3
 EXACT_SEARCH_LIMIT = 100_000
 """Up to this many vectors are searched exactly (flat inner product); past it, with HNSW."""
 HNSW_NEIGHBOURS = 32
@@ -51,6 +59,16 @@ def read_dense_index(path: Path) -> Any:
     if isinstance(index, faiss.IndexHNSW):
         index.hnsw.efSearch = HNSW_EF_SEARCH  # a search-time setting: set it again after loading
     return index
+
+
+def write_dense_index(index: Any, path: Path) -> None:
+    """``faiss.write_index``, its write errors (a full disk) raised as :class:`OSError`."""
+    import faiss
+
+    try:
+        faiss.write_index(index, str(path))
+    except RuntimeError as exc:
+        raise OSError(f"FAISS could not write {path}: {exc}") from exc
 
 
 def dense_index(vectors: np.ndarray) -> Any:
@@ -195,41 +213,70 @@ class PassageIndex:
         return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
 
     def save(self, directory: Path) -> None:
-        """Write to a temporary sibling and rename it into place, so readers never see half an index."""
-        import faiss
+        """Write the index to ``directory``, whole or not at all.
 
+        The files go to a temporary sibling, the manifest (with every other file's size) last; the
+        sibling is flushed to disk and renamed into place. An index already there is moved aside
+        first and removed after. Should another process rename an index into place in between (the
+        same key: the same content), it is kept and ours discarded. A read-only or full disk raises
+        :class:`OSError` and leaves nothing behind.
+        """
         directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = directory.parent / f".{directory.name}.tmp-{os.getpid()}-{time.monotonic_ns()}"
-        tmp.mkdir()
+        tmp = temporary_name(directory)
+        aside: Path | None = None
         try:
+            tmp.mkdir()
             for i, name in enumerate(self.manifest["embedders"]):
-                faiss.write_index(self.dense[name], str(tmp / f"dense-{i}.faiss"))
+                write_dense_index(self.dense[name], tmp / f"dense-{i}.faiss")
             self.lexical.save(tmp / "bm25")
             if self.sentence_lexical is not None:
                 self.sentence_lexical.save(tmp / "bm25-sentences")
             (tmp / "lexicon.json").write_text(json.dumps(self.lexicon.to_dict(), ensure_ascii=False), "utf-8")
             (tmp / "sentences.json").write_text(json.dumps(self.sentences.tolist()), "utf-8")
             for i, name in enumerate(self.manifest.get("sentence_embedders", [])):
-                faiss.write_index(self.sentence_dense[name], str(tmp / f"sentence-dense-{i}.faiss"))
-            manifest = dict(self.manifest, passages=[asdict(p) for p in self.passages])
+                write_dense_index(self.sentence_dense[name], tmp / f"sentence-dense-{i}.faiss")
+            files = {p.relative_to(tmp).as_posix(): p.stat().st_size for p in sorted(tmp.rglob("*")) if p.is_file()}
+            manifest = dict(self.manifest, files=files, passages=[asdict(p) for p in self.passages])
             (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), "utf-8")
-            if directory.exists():
-                shutil.rmtree(directory)
-            os.replace(tmp, directory)
+            fsync_tree(tmp)
+            try:
+                os.rename(tmp, directory)  # atomic; fails if a non-empty directory is there
+            except OSError as exc:
+                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise
+                aside = temporary_name(directory, "old")
+                try:
+                    os.rename(directory, aside)
+                except FileNotFoundError:
+                    aside = None  # another writer moved it first
+                try:
+                    os.rename(tmp, directory)
+                except OSError as again:
+                    if again.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                        if aside is not None:  # put the old index back rather than leave none
+                            with contextlib.suppress(OSError):
+                                os.rename(aside, directory)
+                                aside = None
+                        raise
+            fsync_path(directory.parent)  # the rename itself
         finally:
-            if tmp.exists():
-                shutil.rmtree(tmp, ignore_errors=True)
+            for leftover in (tmp, aside):
+                if leftover is not None and leftover.exists():
+                    shutil.rmtree(leftover, ignore_errors=True)
 
     @classmethod
     def load(cls, directory: Path, expected_key: str | None = None) -> PassageIndex:
-        """Read an index written by :meth:`save`; raise :class:`IndexBuildError` if it is unusable."""
-
+        """Read an index written by :meth:`save`; raise :class:`IndexBuildError` if it is unusable:
+        a file missing or not the size the manifest gives, garbage in one, another key or format."""
         try:
-            manifest = json.loads((directory / MANIFEST).read_text("utf-8"))
+            manifest = _read_json(directory, MANIFEST)
+            if not isinstance(manifest, dict):
+                raise IndexBuildError(f"{directory}: {MANIFEST} is not an index manifest")
             if manifest.get("format") != FORMAT_VERSION:
                 raise IndexBuildError(f"{directory}: index format {manifest.get('format')} is not {FORMAT_VERSION}")
             if expected_key is not None and manifest.get("key") != expected_key:
                 raise IndexBuildError(f"{directory}: the manifest does not match the documents and settings")
+            _check_file_sizes(directory, manifest.get("files"))
             passages = [
                 Passage(**dict(p, section=tuple(p["section"]), footnotes=tuple(p["footnotes"])))
                 for p in manifest.pop("passages")
@@ -238,27 +285,61 @@ class PassageIndex:
                 name: read_dense_index(directory / f"dense-{i}.faiss") for i, name in enumerate(manifest["embedders"])
             }
             lexical = LexicalIndex.load(directory / "bm25", len(passages))
-            lexicon = BilingualLexicon(json.loads((directory / "lexicon.json").read_text("utf-8")))
-            sentences = np.array(json.loads((directory / "sentences.json").read_text("utf-8")), dtype=np.int64)
-            sentences = sentences.reshape(-1, 3)
-            sentence_lexical = (
-                LexicalIndex.load(directory / "bm25-sentences", len(sentences))
-                if (directory / "bm25-sentences").exists()
-                else None
-            )
+            lexicon = _read_json(directory, "lexicon.json")
+            if not isinstance(lexicon, dict) or not all(
+                isinstance(terms, list) and all(isinstance(t, str) for t in terms) for terms in lexicon.values()
+            ):
+                raise IndexBuildError(f"{directory}: lexicon.json is not a lexicon")
+            sentences = np.array(_read_json(directory, "sentences.json"), dtype=np.int64)
+            sentences = sentences.reshape(-1, 3) if sentences.size == 0 else sentences
+            if (
+                sentences.ndim != 2
+                or sentences.shape[1] != 3
+                or np.any((sentences[:, 0] < 0) | (sentences[:, 0] >= len(passages)))
+                or not np.all(sentences[:, 1] < sentences[:, 2])
+            ):
+                raise IndexBuildError(f"{directory}: sentences.json does not match the passages")
+            sentence_lexical = LexicalIndex.load(directory / "bm25-sentences", len(sentences))
             sentence_dense = {
                 name: read_dense_index(directory / f"sentence-dense-{i}.faiss")
                 for i, name in enumerate(manifest.get("sentence_embedders", []))
             }
         except IndexBuildError:
             raise
-        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+        except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:
             raise IndexBuildError(f"{directory}: the cached index cannot be read ({exc})") from exc
         if any(index.ntotal != len(passages) for index in dense.values()) or any(
             index.ntotal != len(sentences) for index in sentence_dense.values()
         ):
             raise IndexBuildError(f"{directory}: the cached vectors do not match the passages")
-        return cls(passages, dense, lexical, manifest, lexicon, sentences, sentence_dense, sentence_lexical)
+        return cls(
+            passages, dense, lexical, manifest, BilingualLexicon(lexicon), sentences, sentence_dense, sentence_lexical
+        )
+
+
+def _read_json(directory: Path, name: str) -> Any:
+    try:
+        return json.loads((directory / name).read_text("utf-8"))
+    except FileNotFoundError:
+        raise IndexBuildError(f"{directory}: {name} is missing") from None
+    except ValueError as exc:  # not UTF-8, not JSON
+        raise IndexBuildError(f"{directory}: {name} is damaged ({exc})") from exc
+
+
+def _check_file_sizes(directory: Path, files: object) -> None:
+    """Every file the manifest lists is there, at the size it was written (a cut-short file is not)."""
+    if not isinstance(files, dict) or not files:
+        raise IndexBuildError(f"{directory}: the manifest does not list the index's files")
+    for name, size in files.items():
+        path = Path(name)
+        if path.is_absolute() or ".." in path.parts:
+            raise IndexBuildError(f"{directory}: the manifest lists a file outside the index ({name})")
+        try:
+            actual = (directory / path).stat().st_size
+        except FileNotFoundError:
+            raise IndexBuildError(f"{directory}: {name} is missing") from None
+        if actual != size:
+            raise IndexBuildError(f"{directory}: {name} has {actual} bytes, not the {size} written")
 
 
 class IndexBuilder:
@@ -372,18 +453,42 @@ def load_or_build(
 ) -> tuple[PassageIndex, bool]:
     """The cached index for these documents and settings, built (and saved) if missing.
 
-    Returns ``(index, built)``. A cached index that cannot be read is rebuilt; a cache
-    directory that cannot be written only costs the saving.
+    Returns ``(index, built)``. A cached index that cannot be used is rebuilt. Builders of the same
+    index take turns (a lock file beside it): one builds, the others wait and load what it saved.
+    A cache directory that cannot be written (read-only, full) only costs the saving: the index is
+    used from memory, with a logged warning.
     """
     key = builder.key(documents)
-    directory = index_root / key if index_root is not None else None
-    if directory is not None and not rebuild and (directory / MANIFEST).exists():
+    if index_root is None:
+        return builder.run(documents, progress), True
+    directory = index_root / key
+    damage = None
+    if not rebuild:
+        cached, damage = _load_cached(directory, key)
+        if cached is not None:
+            return cached, False
+    with CacheLock(index_root / f".{key}.lock") as held:
+        if held:
+            remove_leftovers(directory)  # of a process that died saving
+            if not rebuild:
+                cached, damage = _load_cached(directory, key)  # another process may have built it meanwhile
+                if cached is not None:
+                    return cached, False
+        if damage is not None:
+            log.warning("%s; rebuilding it", damage)
+        index = builder.run(documents, progress)
         try:
-            return PassageIndex.load(directory, expected_key=key), False
-        except IndexBuildError:
-            pass  # fall through and rebuild
-    index = builder.run(documents, progress)
-    if directory is not None:
-        with contextlib.suppress(OSError):  # read-only or full disk: serve from memory
             index.save(directory)
+        except OSError as exc:
+            log.warning("the index could not be saved in %s (%s); using it from memory", index_root, exc)
     return index, True
+
+
+def _load_cached(directory: Path, key: str) -> tuple[PassageIndex | None, IndexBuildError | None]:
+    """The index saved in ``directory`` if there is a usable one; else why not (``None`` if absent)."""
+    if not (directory / MANIFEST).exists():
+        return None, None
+    try:
+        return PassageIndex.load(directory, expected_key=key), None
+    except IndexBuildError as exc:
+        return None, exc

