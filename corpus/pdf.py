@@ -106,6 +106,18 @@ def _append(item: TextItem, text: str, page: int) -> None:
     item.extend(TextItem(item.kind, text, pages=[(0, page)]))
 
 
+def _has_doubled_chars(chars: list[dict[str, Any]]) -> bool:
+    """Whether a character is drawn twice in one place (simulated bold), so that pdfplumber's (slow)
+    de-duplication is needed."""
+    seen: set[tuple[str, int, int]] = set()
+    for char in chars:
+        key = (char["text"], round(char["x0"]), round(char["top"]))
+        if key in seen and not char["text"].isspace():
+            return True
+        seen.add(key)
+    return False
+
+
 def _margins(body: list[_Line]) -> dict[int, tuple[float, float]]:
     """Each page's left and right edge of the body text.
 
@@ -224,7 +236,8 @@ class PdfReader:
         try:
             with pdfplumber.open(io.BytesIO(data), password="") as pdf:
                 for number, page in enumerate(pdf.pages, start=1):
-                    for raw in page.dedupe_chars().extract_text_lines(return_chars=True, strip=True):
+                    text_page = page.dedupe_chars() if _has_doubled_chars(page.chars) else page
+                    for raw in text_page.extract_text_lines(return_chars=True, strip=True):
                         sizes = [c["size"] for c in raw["chars"] if c["text"].strip()]
                         glyphs += len(sizes)
                         unmapped += len(_UNMAPPED_GLYPH.findall(raw["text"]))

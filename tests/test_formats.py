@@ -369,6 +369,21 @@ def test_passages_carry_the_page_of_their_first_character(docs):
     assert all(p.page is None for p in ChunkSplitter().split(docs["docx"]))
 
 
+def test_text_drawn_twice_for_a_bold_look_is_read_once(tmp_path):
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+
+    def draw(pdf) -> None:  # type: ignore[no-untyped-def]
+        pdf.setFont("STSong-Light", 12)
+        for dx in (0, 0.3):
+            pdf.drawString(72 + dx, 720, "開城工業區於二〇一六年二月關閉。")
+
+    doc = DocumentLoader().load(write_pdf_pages(tmp_path / "bold.pdf", draw))
+    assert doc.text == "開城工業區於二〇一六年二月關閉。"
+
+
 def test_a_pdf_without_text_is_refused_as_scanned(tmp_path):
     from PIL import Image
 
