@@ -2,8 +2,8 @@
 
 - Paragraphs and tables are read in body order; a table row becomes one paragraph, its cells
   joined by `` | ``.
-- Headings come from the paragraph styles: ``Heading 1`` … ``Heading 9`` (also a style based on
-  one, or any paragraph with an outline level); ``Title`` is the title.
+- Headings come from the paragraph styles: ``Heading 1`` … ``Heading 9`` (or ``标题 1`` …; also a
+  style based on one, or any paragraph with an outline level); ``Title`` is the title.
 - Word lays out pages only when it displays a document, so blocks carry no page number.
 - Not read: headers and footers, footnotes, comments, text boxes, and automatic list numbers.
 """
@@ -19,7 +19,9 @@ from corpus.errors import DocumentError
 from corpus.model import BlockKind, Document
 from corpus.parsing import TextItem, assemble_document, join_lines, normalize_spacing, promote_title
 
-_HEADING_STYLE = re.compile(r"^heading\s*([1-9])$", re.I)
+_HEADING_STYLE = re.compile(r"^(?:heading|标题|標題)\s*([1-9])$", re.I)
+"""Word's built-in heading styles, and the Chinese names some editors (WPS) store them under."""
+_TITLE_STYLES = {"title", "标题", "標題"}
 MAX_UNPACK_RATIO = 20
 """The unpacked parts may be at most this many times the file's size (a guard against ZIP bombs)."""
 
@@ -37,7 +39,7 @@ def _style_kind(style: Any) -> tuple[BlockKind, int]:
     seen = 0
     while style is not None and seen < 10:
         name = str(style.name or "")
-        if name.lower() == "title":
+        if name.lower() in _TITLE_STYLES:
             return BlockKind.TITLE, 0
         match = _HEADING_STYLE.match(name)
         if match:

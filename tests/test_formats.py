@@ -193,6 +193,9 @@ def write_docx(path: Path) -> Path:
     broken = document.add_paragraph("同年9月19日，兩韓領導人在平壤簽署《平壤共同宣言》，同意推動東海岸")
     broken.runs[0].add_break()
     broken.add_run("與西海岸鐵路及公路的連結。")
+    document.styles.add_style("標題 2", WD_STYLE_TYPE.PARAGRAPH)  # the name some Chinese editors store
+    document.add_paragraph("三、離散家屬", style="標題 2")
+    document.add_paragraph("兩韓於二〇一八年八月在金剛山舉行離散家屬團聚活動，共有數百個家庭參加。")
     document.add_heading("Part Two: Military Agreement", level=1)
     document.add_paragraph(DOCX_MILITARY)
     custom = document.styles.add_style("Report Subheading", WD_STYLE_TYPE.PARAGRAPH)
@@ -479,6 +482,7 @@ def test_docx_headings_come_from_heading_styles(docs):
         ("壹、高峰會", 1, None),
         ("一、板門店宣言", 2, None),
         ("二、平壤宣言", 2, None),
+        ("三、離散家屬", 2, None),  # a style named 標題 2
         ("Part Two: Military Agreement", 1, None),
         ("Guard posts", 3, None),  # a custom style based on Heading 3
     ]
@@ -488,6 +492,7 @@ def test_docx_headings_come_from_heading_styles(docs):
     assert block(doc, "no-fly zone").section == ("Part Two: Military Agreement",)
     assert block(doc, "監視哨").text == "監視哨 Guard posts | 11"
     assert block(doc, "監視哨").section == ("Part Two: Military Agreement", "Guard posts")
+    assert block(doc, "金剛山").section == ("壹、高峰會", "三、離散家屬")
     assert doc.pages == () and doc.page_at(0) is None
 
 
