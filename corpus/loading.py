@@ -1,4 +1,4 @@
-"""Load documents from files: the bundled chapter or any UTF-8 ``.txt`` / ``.md`` file."""
+"""Load documents from files: the bundled chapter, or a PDF, Word ``.docx``, HTML, Markdown or UTF-8 text file."""
 
 from __future__ import annotations
 
@@ -12,8 +12,14 @@ from pathlib import Path
 from corpus.errors import DocumentError
 from corpus.model import Document
 from corpus.parsing import parse_text
+from corpus.pdf import PdfReader
+from corpus.webpage import HtmlReader
+from corpus.word import DocxReader
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".markdown")
+TEXT_SUFFIXES = (".txt", ".md", ".markdown")
+READERS = {".pdf": PdfReader, ".docx": DocxReader, ".html": HtmlReader, ".htm": HtmlReader}
+"""Readers of the formats that are not plain text, by file suffix."""
+SUPPORTED_SUFFIXES = (".pdf", ".docx", ".html", ".htm", *TEXT_SUFFIXES)
 DEFAULT_DOCUMENT_NAME = "korean-peninsula-security-2018.txt"
 
 
@@ -28,7 +34,10 @@ def _doc_id(path: Path) -> str:
 
 
 class DocumentLoader:
-    """Read UTF-8 ``.txt`` and ``.md`` files into cleaned, structured documents.
+    """Read PDF, ``.docx``, HTML, Markdown and UTF-8 text files into cleaned, structured documents.
+
+    The reader is chosen by the file's suffix (see :data:`SUPPORTED_SUFFIXES`); ``content_hash``
+    is the SHA-256 of the file's bytes.
 
     >>> [doc] = DocumentLoader().run([default_document_path()])
     >>> doc.title
@@ -61,31 +70,42 @@ class DocumentLoader:
         path = Path(path)
         if not path.is_file():
             raise DocumentError(f"{path}: no such file")
-        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+        suffix = path.suffix.lower()
+        if suffix not in SUPPORTED_SUFFIXES:
             raise DocumentError(
                 f"{path}: unsupported file type {path.suffix or '(none)'!r}; "
-                f"give a UTF-8 {', '.join(SUPPORTED_SUFFIXES)} file"
+                "give a .pdf, .docx, .html/.htm, .md/.markdown or UTF-8 .txt file"
             )
         size = path.stat().st_size
         if size > self.max_bytes:
             raise DocumentError(f"{path}: {size} bytes is larger than the limit of {self.max_bytes}")
         data = path.read_bytes()
+        if suffix in READERS:
+            document = READERS[suffix]().run(
+                data, doc_id=_doc_id(path), source=str(path), content_hash=hashlib.sha256(data).hexdigest()
+            )
+        else:
+            document = self._text(path, data)
+        if not any(unicodedata.category(ch)[0] not in "CZ" for ch in document.text):
+            raise DocumentError(f"{path}: the document is empty (no visible text)")
+        return document
+
+    @staticmethod
+    def _text(path: Path, data: bytes) -> Document:
+        """A UTF-8 text or Markdown file."""
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise DocumentError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
         if "\x00" in text:
             raise DocumentError(f"{path}: looks like a binary file (contains NUL bytes)")
-        document = parse_text(
+        return parse_text(
             text,
             doc_id=_doc_id(path),
             source=str(path),
             content_hash=hashlib.sha256(data).hexdigest(),
             markdown=path.suffix.lower() in (".md", ".markdown"),
         )
-        if not any(unicodedata.category(ch)[0] not in "CZ" for ch in document.text):
-            raise DocumentError(f"{path}: the document is empty (no visible text)")
-        return document
 
 
 def load_default_document() -> Document:

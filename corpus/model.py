@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -43,6 +44,10 @@ class Block:
     """Numbers of the footnotes this block cites (markers stripped from ``text``)."""
     footnote_number: int | None = None
     """For a footnote block, its number."""
+    page: int | None = None
+    """For a paginated original (PDF), the 1-based page its first character is on; else ``None``.
+    A paragraph that runs onto the next page stays one block: :meth:`Document.page_at` gives the
+    page of any character."""
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,28 @@ class Document:
     content_hash: str
     """SHA-256 of the original file's bytes."""
     meta: dict[str, str] = field(default_factory=dict, compare=False)
+    pages: tuple[tuple[int, int], ...] = ()
+    """For a paginated original: ``(offset, page)`` pairs, offsets rising; page ``page`` (1-based)
+    starts at ``text[offset]`` and runs to the next pair. Empty for text without pages."""
+
+    def page_at(self, offset: int) -> int | None:
+        """The page of the character at ``offset`` of ``text``; ``None`` for a document without pages."""
+        if not self.pages:
+            return None
+        i = bisect_right([start for start, _ in self.pages], offset) - 1
+        return self.pages[max(i, 0)][1]
+
+    def page_span(self, first: int, last: int | None = None) -> tuple[int, int] | None:
+        """The span ``[start, end)`` of ``text`` on pages ``first`` … ``last`` (default ``first``)."""
+        last = first if last is None else last
+        starts = [start for start, page in self.pages if first <= page <= last]
+        if not starts:
+            return None
+        after = [start for start, page in self.pages if page > last]
+        start, end = min(starts), (min(after) if after else len(self.text))
+        while end > start and self.text[end - 1] == "\n":  # the blank line before the next page's block
+            end -= 1
+        return start, end
 
     def footnote(self, number: int) -> Block | None:
         """The footnote block with this number, if the document has one."""

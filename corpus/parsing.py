@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from corpus.model import Block, BlockKind, Document, SectionPath
@@ -34,8 +35,8 @@ _CAPTION = re.compile(r"^(圖|表|图|Figure|Table)\s*\d+([-.－]\d+)?", re.I)
 _SOURCE = re.compile(r"^(資料來源|资料来源|Source)\s*[：:]", re.I)
 MAX_HEADING_CHARS = 80
 MAX_BYLINE_CHARS = 40
-# A paragraph ending in one of these is complete; otherwise a page break cut it.
-_TERMINAL = "。！？!?…；;：:」』”’）)】》.\"'"
+SENTENCE_END = tuple("。！？!?…；;：:」』”’）)】》.\"'")
+"""A paragraph ending in one of these is complete; otherwise a line or page break cut it."""
 
 
 def _is_cjk(ch: str) -> bool:
@@ -50,12 +51,26 @@ def _is_cjk(ch: str) -> bool:
 _SPACE_RUN = re.compile(r"[^\S\n]+")
 _CJK = "\u3000-\u9fff\uf900-\uffef"
 _CJK_DIGIT_SPACE = re.compile(rf"(?<=[{_CJK}]) (?=[0-9])|(?<=[0-9]) (?=[{_CJK}])")
+_CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
 
 
 def normalize_spacing(text: str) -> str:
     """Collapse whitespace and drop spaces between Chinese characters and digits."""
     text = _SPACE_RUN.sub(" ", text.replace("\u00a0", " ").replace("\u3000", " ")).strip()
     return _CJK_DIGIT_SPACE.sub("", text)
+
+
+def drop_cjk_gaps(text: str) -> str:
+    """Remove whitespace between two CJK characters (put there by extraction or line wrapping)."""
+    return _CJK_GAP.sub("", text)
+
+
+def join_lines(lines: Iterable[str]) -> str:
+    """Lines of one paragraph as one string: no space where either side is CJK, else one space."""
+    out = ""
+    for line in lines:
+        out = _join(out, line.strip())
+    return out
 
 
 def _join(left: str, right: str) -> str:
@@ -75,12 +90,26 @@ def _split_markers(text: str) -> tuple[str, tuple[int, ...]]:
 
 
 @dataclass
-class _Item:
+class TextItem:
+    """A block before it has offsets: what the text parser and the format readers produce."""
+
     kind: BlockKind
     text: str
     level: int = 0
     footnotes: list[int] = field(default_factory=list)
     footnote_number: int | None = None
+    pages: list[tuple[int, int]] = field(default_factory=list)
+    """``(offset in text, page)`` where each page of a paginated original starts in this item."""
+
+    def extend(self, other: TextItem) -> None:
+        """Append ``other``, the rest of this paragraph cut off by a line or page break."""
+        joined = _join(self.text, other.text)
+        shift = len(joined) - len(other.text)
+        for offset, page in other.pages:
+            if not self.pages or page != self.pages[-1][1]:
+                self.pages.append((offset + shift, page))
+        self.text = joined
+        self.footnotes.extend(other.footnotes)
 
 
 def _raw_paragraphs(text: str) -> list[str]:
@@ -113,8 +142,8 @@ def _heading_level(text: str, markdown: bool) -> tuple[int, str] | None:
     return None
 
 
-def _classify(groups: list[str], markdown: bool) -> list[_Item]:
-    items: list[_Item] = []
+def _classify(groups: list[str], markdown: bool) -> list[TextItem]:
+    items: list[TextItem] = []
     seen_heading = False
     for raw in groups:
         text = normalize_spacing(raw)
@@ -123,7 +152,7 @@ def _classify(groups: list[str], markdown: bool) -> list[_Item]:
         body = _FOOTNOTE_BODY.match(text)
         if body:
             number = int("".join(_SUPERSCRIPT_VALUE[c] for c in body.group(1)))
-            items.append(_Item(BlockKind.FOOTNOTE, body.group(2).strip(), footnote_number=number))
+            items.append(TextItem(BlockKind.FOOTNOTE, body.group(2).strip(), footnote_number=number))
             continue
         clean, markers = _split_markers(text)
         clean = normalize_spacing(clean)
@@ -134,16 +163,16 @@ def _classify(groups: list[str], markdown: bool) -> list[_Item]:
             continue
         heading = _heading_level(clean, markdown)
         if heading and not items and ((markdown and heading[0] == 1) or not markdown):
-            items.append(_Item(BlockKind.TITLE, heading[1] if markdown else clean, footnotes=list(markers)))
+            items.append(TextItem(BlockKind.TITLE, heading[1] if markdown else clean, footnotes=list(markers)))
         elif heading:
             seen_heading = True
-            items.append(_Item(BlockKind.HEADING, heading[1], level=heading[0], footnotes=list(markers)))
+            items.append(TextItem(BlockKind.HEADING, heading[1], level=heading[0], footnotes=list(markers)))
         elif not items and len(clean) <= MAX_HEADING_CHARS and not clean.endswith("。"):
-            items.append(_Item(BlockKind.TITLE, clean, footnotes=list(markers)))
+            items.append(TextItem(BlockKind.TITLE, clean, footnotes=list(markers)))
         elif _CAPTION.match(clean) and len(clean) <= MAX_HEADING_CHARS:
-            items.append(_Item(BlockKind.CAPTION, clean, footnotes=list(markers)))
+            items.append(TextItem(BlockKind.CAPTION, clean, footnotes=list(markers)))
         elif _SOURCE.match(clean):
-            items.append(_Item(BlockKind.SOURCE, clean, footnotes=list(markers)))
+            items.append(TextItem(BlockKind.SOURCE, clean, footnotes=list(markers)))
         elif (
             not seen_heading
             and items
@@ -151,36 +180,35 @@ def _classify(groups: list[str], markdown: bool) -> list[_Item]:
             and len(clean) <= MAX_BYLINE_CHARS
             and not any(p in clean for p in "。，；.,;!?！？")
         ):
-            items.append(_Item(BlockKind.BYLINE, clean, footnotes=list(markers)))
+            items.append(TextItem(BlockKind.BYLINE, clean, footnotes=list(markers)))
         else:
-            items.append(_Item(BlockKind.PARAGRAPH, clean, footnotes=list(markers)))
+            items.append(TextItem(BlockKind.PARAGRAPH, clean, footnotes=list(markers)))
     return items
 
 
-def _repair_page_breaks(items: list[_Item]) -> list[_Item]:
+def _repair_page_breaks(items: list[TextItem]) -> list[TextItem]:
     """Rejoin paragraphs cut by a page break; footnote bodies in between do not interrupt."""
-    out: list[_Item] = []
-    open_paragraph: _Item | None = None
+    out: list[TextItem] = []
+    open_paragraph: TextItem | None = None
     for item in items:
         if item.kind is BlockKind.FOOTNOTE:
             out.append(item)
             continue
         if item.kind is BlockKind.PARAGRAPH and open_paragraph is not None:
-            open_paragraph.text = _join(open_paragraph.text, item.text)
-            open_paragraph.footnotes.extend(item.footnotes)
+            open_paragraph.extend(item)
         else:
             out.append(item)
             open_paragraph = item if item.kind is BlockKind.PARAGRAPH else None
-        if open_paragraph is not None and open_paragraph.text.endswith(tuple(_TERMINAL)):
+        if open_paragraph is not None and open_paragraph.text.endswith(SENTENCE_END):
             open_paragraph = None
     return out
 
 
-def _place_footnotes(items: list[_Item]) -> list[_Item]:
+def _place_footnotes(items: list[TextItem]) -> list[TextItem]:
     """Put each footnote body right after the first block that cites it."""
     bodies = {i.footnote_number: i for i in items if i.kind is BlockKind.FOOTNOTE}
     placed: set[int | None] = set()
-    ordered: list[_Item] = []
+    ordered: list[TextItem] = []
     for item in items:
         if item.kind is BlockKind.FOOTNOTE:
             continue
@@ -191,6 +219,19 @@ def _place_footnotes(items: list[_Item]) -> list[_Item]:
                 placed.add(number)
     ordered.extend(i for i in items if i.kind is BlockKind.FOOTNOTE and i.footnote_number not in placed)
     return ordered
+
+
+def promote_title(items: list[TextItem]) -> str | None:
+    """Make the first item the title when it is a heading that no later heading outranks or equals
+    (a lone top heading that opens the document, like Markdown's ``# Title``).
+
+    Returns the title's text, else the first heading's (for a document without a title of its own).
+    """
+    headings = [i for i in items if i.kind is BlockKind.HEADING]
+    if items and items[0].kind is BlockKind.HEADING and all(i.level > items[0].level for i in headings[1:]):
+        items[0].kind, items[0].level = BlockKind.TITLE, 0
+        return items[0].text
+    return headings[0].text if headings else None
 
 
 def parse_text(
@@ -204,10 +245,22 @@ def parse_text(
     """Parse extracted text (or Markdown when ``markdown``) into a :class:`Document`."""
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff"))
     items = _place_footnotes(_repair_page_breaks(_classify(_raw_paragraphs(text), markdown)))
+    digest = content_hash or hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return assemble_document(items, doc_id=doc_id, source=source, content_hash=digest)
 
-    title = next((i.text for i in items if i.kind is BlockKind.TITLE), doc_id)
+
+def assemble_document(
+    items: list[TextItem], *, doc_id: str, source: str, content_hash: str, title: str | None = None
+) -> Document:
+    """Lay ``items`` out as one text (blocks separated by a blank line) with section paths and pages.
+
+    A heading's section path ends with itself; a footnote's is the citing block's plus ``註n``.
+    The title is ``title`` if given, else the first ``TITLE`` item's text, else ``doc_id``.
+    """
+    title = title or next((i.text for i in items if i.kind is BlockKind.TITLE), None) or doc_id
     blocks: list[Block] = []
     parts: list[str] = []
+    pages: list[tuple[int, int]] = []
     offset = 0
     path: list[tuple[int, str]] = []
     citing_section: dict[int, SectionPath] = {}
@@ -222,6 +275,9 @@ def parse_text(
             citing_section.setdefault(number, section)
         if parts:
             offset += 2
+        for local, page in item.pages:
+            if not pages or page != pages[-1][1]:
+                pages.append((offset + local, page))
         blocks.append(
             Block(
                 index=len(blocks),
@@ -233,10 +289,17 @@ def parse_text(
                 level=item.level,
                 footnotes=tuple(dict.fromkeys(item.footnotes)),
                 footnote_number=item.footnote_number,
+                page=item.pages[0][1] if item.pages else None,
             )
         )
         parts.append(item.text)
         offset += len(item.text)
-    clean = "\n\n".join(parts)
-    digest = content_hash or hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return Document(id=doc_id, title=title, text=clean, blocks=tuple(blocks), source=source, content_hash=digest)
+    return Document(
+        id=doc_id,
+        title=title,
+        text="\n\n".join(parts),
+        blocks=tuple(blocks),
+        source=source,
+        content_hash=content_hash,
+        pages=tuple(pages),
+    )

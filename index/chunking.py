@@ -25,6 +25,10 @@ class Passage:
     """Footnotes cited by the blocks this passage overlaps."""
     is_footnote: bool = False
     score: float | None = None
+    page: int | None = None
+    """For a paginated original (PDF), the page of the passage's first character; else ``None``."""
+    page_end: int | None = None
+    """The page of its last character (``page`` unless the passage runs onto the next page)."""
 
 
 def passage_id(doc_id: str, content_hash: str, start: int, end: int) -> str:
@@ -121,6 +125,8 @@ class ChunkSplitter:
                         section=group[-1].section,
                         footnotes=footnotes,
                         is_footnote=group[0].kind is BlockKind.FOOTNOTE,
+                        page=document.page_at(start),
+                        page_end=document.page_at(end - 1),
                     )
                 )
         return out

@@ -43,7 +43,7 @@ from index.sentences import sentence_spans
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 EXACT_SEARCH_LIMIT = 100_000
 """Up to this many vectors are searched exactly (flat inner product); past it, with HNSW."""
 HNSW_NEIGHBOURS = 32
@@ -85,6 +85,12 @@ def dense_index(vectors: np.ndarray) -> Any:
         index.hnsw.efSearch = HNSW_EF_SEARCH
     index.add(np.ascontiguousarray(vectors, dtype=np.float32))
     return index
+
+
+def parsed_hash(document: Document) -> str:
+    """Hash of the parsed text and its page map: a reader that parses the same file differently
+    (a newer version) changes the passages, so the index must be rebuilt."""
+    return hashlib.sha256(f"{document.text}\x1f{document.pages}".encode()).hexdigest()[:16]
 
 
 MANIFEST = "manifest.json"
@@ -380,7 +386,7 @@ class IndexBuilder:
         """Hash of everything the index depends on: documents, chunking, embedders, format."""
         spec = {
             "format": FORMAT_VERSION,
-            "documents": [[d.id, d.content_hash] for d in documents],
+            "documents": [[d.id, d.content_hash, parsed_hash(d)] for d in documents],
             "splitter": self.splitter.settings,
             "embedders": [e.name for e in self.embedders],
             "header": self.header,

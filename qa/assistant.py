@@ -106,7 +106,7 @@ class Assistant:
 
     @classmethod
     def from_paths(cls, paths: Iterable[str | Path], settings: Settings | None = None, **kwargs: object) -> Assistant:
-        """An assistant over the user's own UTF-8 ``.txt`` / ``.md`` files."""
+        """An assistant over the user's own files: PDF, ``.docx``, HTML, Markdown or UTF-8 text."""
         return cls(DocumentLoader().run(paths), settings, **kwargs)  # type: ignore[arg-type]
 
     # -- requests -------------------------------------------------------------------------
@@ -210,6 +210,8 @@ class Assistant:
             end=passage.end,
             score=score,
             footnotes=passage.footnotes,
+            page=passage.page,
+            page_end=passage.page_end,
         )
 
     def search(self, query: str, k: int = 10, *, history: Sequence[str] = ()) -> list[Citation]:
@@ -282,9 +284,16 @@ class Assistant:
         return self._citation(self.index.passages[row])
 
     def context(self, citation_id: str, chars: int = 200) -> PassageContext:
-        """The passage in place: up to ``chars`` characters around it and the footnotes it cites."""
+        """The passage in place: up to ``chars`` characters around it, the footnotes it cites, and
+        for a PDF the rest of its page(s)."""
         citation = self.cite(citation_id)
-        text = self._documents[citation.doc_id].text
+        document = self._documents[citation.doc_id]
+        text = document.text
+        page_before = page_after = ""
+        if citation.page is not None:
+            span = document.page_span(citation.page, citation.page_end)
+            if span is not None:
+                page_before, page_after = text[span[0] : citation.start], text[citation.end : span[1]]
         footnotes = tuple(
             self._citation(p)
             for p in self.index.passages
@@ -295,6 +304,8 @@ class Assistant:
             before=text[max(0, citation.start - chars) : citation.start],
             after=text[citation.end : citation.end + chars],
             footnotes=footnotes,
+            page_before=page_before,
+            page_after=page_after,
         )
 
     def outline(self) -> list[Section]:

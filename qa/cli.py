@@ -36,7 +36,7 @@ def _parser() -> argparse.ArgumentParser:
         "--doc",
         action="append",
         metavar="PATH",
-        help="a UTF-8 .txt or .md document to use instead of the bundled chapter (repeatable)",
+        help="a .pdf, .docx, .html, .md or UTF-8 .txt document to use instead of the bundled chapter (repeatable)",
     )
     common.add_argument("--cache-dir", type=Path, help="where indexes are kept (default: the per-user cache)")
     common.add_argument(
@@ -120,7 +120,7 @@ def _run(args: argparse.Namespace) -> int:
 
     def show_citation(n: int, c: Any) -> None:
         score = "" if c.score is None else f"  score {c.score:.4f}"
-        console.print(f"[bold cyan][{n}][/] [bold]{c.id}[/]  [dim]{escape(c.section_path or c.doc_title)}{score}[/]")
+        console.print(f"[bold cyan][{n}][/] [bold]{c.id}[/]  [dim]{escape(c.location)}{score}[/]")
         console.print(escape(c.text), style=None)
         console.print()
 
@@ -160,11 +160,14 @@ def _run(args: argparse.Namespace) -> int:
             return 0
         c = context.citation
         console.print(f"[bold]{c.id}[/]  {escape(c.doc_title)}")
-        console.print(f"[dim]{escape(c.section_path)}[/]  [dim]characters {c.start}–{c.end}[/]")
+        page = f"  [dim]{c.page_label}[/]" if c.page_label else ""
+        console.print(f"[dim]{escape(c.section_path)}[/]{page}  [dim]characters {c.start}–{c.end}[/]")
         console.print()
-        console.print(
-            f"[dim]…{escape(context.before)}[/][bold reverse]{escape(c.text)}[/][dim]{escape(context.after)}…[/]"
-        )
+        if c.page is not None:  # a PDF: the whole page, the passage highlighted
+            before, after, lead, tail = context.page_before, context.page_after, "", ""
+        else:
+            before, after, lead, tail = context.before, context.after, "…", "…"
+        console.print(f"[dim]{lead}{escape(before)}[/][bold reverse]{escape(c.text)}[/][dim]{escape(after)}{tail}[/]")
         for f in context.footnotes:
             console.print()
             console.print(f"[bold cyan]{escape(f.section[-1])}[/] [bold]{f.id}[/]  {escape(f.text)}")

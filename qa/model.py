@@ -27,11 +27,30 @@ class Citation:
     score: float | None = None
     footnotes: tuple[int, ...] = ()
     """Numbers of the footnotes that the passage cites (see :meth:`Assistant.context`)."""
+    page: int | None = None
+    """For a PDF, the 1-based page the passage starts on; ``None`` for text without pages."""
+    page_end: int | None = None
+    """The page the passage ends on (``page`` unless it runs onto the next page)."""
 
     @property
     def section_path(self) -> str:
         """The section path as one string: ``"參、… › 一、… › （一）…"``."""
         return format_section(self.section)
+
+    @property
+    def page_label(self) -> str:
+        """``"p. 3"``, ``"pp. 3–4"`` for a passage over two pages, ``""`` without pages."""
+        if self.page is None:
+            return ""
+        if self.page_end is not None and self.page_end != self.page:
+            return f"pp. {self.page}–{self.page_end}"
+        return f"p. {self.page}"
+
+    @property
+    def location(self) -> str:
+        """Where the passage is, for a reader: section path (or the document's title) and page."""
+        place = self.section_path or self.doc_title
+        return f"{place} · {self.page_label}" if self.page_label else place
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,12 +114,18 @@ class Answer:
 
 @dataclass(frozen=True)
 class PassageContext:
-    """A citation shown in place: the text around it and the footnotes it cites."""
+    """A citation shown in place: the text around it and the footnotes it cites.
+
+    For a citation with pages (a PDF), ``page_before + citation.text + page_after`` is the text of
+    its page(s), the passage in place; both are ``""`` for text without pages.
+    """
 
     citation: Citation
     before: str
     after: str
     footnotes: tuple[Citation, ...]
+    page_before: str = ""
+    page_after: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -189,7 +189,8 @@ class ChatApp:
 
         Returns ``{"question", "text", "abstained", "language", "citations": [...], "quotes": [...]}``;
         each citation has ``id`` (for ``qa cite``), ``doc_id``, ``doc_title``, ``section``,
-        ``section_path``, ``text``, ``start``, ``end``, ``score`` and ``footnotes``.
+        ``section_path``, ``text``, ``start``, ``end``, ``score``, ``footnotes``, and ``page`` /
+        ``page_end`` (the pages of a PDF passage, else ``None``).
         """
         try:
             answer = self.answer(message or "", history or [], int(k))

@@ -52,9 +52,9 @@ def _highlighted(citation: Citation, quotes: Iterable[Quote]) -> str:
 
 
 def source_title(marker: int, citation: Citation) -> str:
-    """``[1] 貳、… › 二、… · p1a2b3c4``, escaped: Gradio renders a thought's title as Markdown and HTML."""
-    section = markdown_text(citation.section_path or citation.doc_title)
-    return f"\\[{marker}\\] {section} · {citation.id}"
+    """``[1] 貳、… › 二、… · p1a2b3c4``, with ``· p. 3`` before the id for a PDF; escaped: Gradio
+    renders a thought's title as Markdown and HTML."""
+    return f"\\[{marker}\\] {markdown_text(citation.location)} · {citation.id}"
 
 
 def source_markdown(citation: Citation, quotes: Sequence[Quote]) -> str:
@@ -68,10 +68,14 @@ def answer_markdown(answer: Answer, note: str = "") -> str:
     return f"{text}\n\n{note}" if note else text
 
 
-def breadcrumb_html(doc_title: str, section: Sequence[str]) -> str:
+def breadcrumb_html(doc_title: str, section: Sequence[str], page: str = "") -> str:
+    """Document title › section path, and the page (``"p. 3"``) when there is one."""
     parts = [doc_title, *section]
     sep = html.escape(SECTION_SEPARATOR)
-    return '<nav class="pqa-crumbs">' + sep.join(f"<span>{html_text(p)}</span>" for p in parts) + "</nav>"
+    crumbs = sep.join(f"<span>{html_text(p)}</span>" for p in parts)
+    if page:
+        crumbs += f' · <span class="pqa-page">{html_text(page)}</span>'
+    return f'<nav class="pqa-crumbs">{crumbs}</nav>'
 
 
 def context_html(context: PassageContext, quotes: Sequence[Quote] = ()) -> str:
@@ -89,8 +93,12 @@ def context_html(context: PassageContext, quotes: Sequence[Quote] = ()) -> str:
             pos = end
         parts.append(html_text(c.text[pos:]))
         passage = "".join(parts)
-    lead = "…" if c.start > len(context.before) else ""
-    tail = "…" if context.after else ""
+    if c.page is not None:  # a PDF: the text of the passage's page(s)
+        before, after, lead, tail = context.page_before, context.page_after, "", ""
+    else:
+        before, after = context.before, context.after
+        lead = "…" if c.start > len(before) else ""
+        tail = "…" if after else ""
     footnotes = "".join(
         f'<li><span class="pqa-note">{html_text(f.section[-1])}</span> {html_text(f.text)} '
         f'<code class="pqa-id">{html.escape(f.id)}</code></li>'
@@ -98,11 +106,11 @@ def context_html(context: PassageContext, quotes: Sequence[Quote] = ()) -> str:
     )
     return (
         f'<article class="pqa-context" data-citation="{html.escape(c.id)}">'
-        f"{breadcrumb_html(c.doc_title, c.section)}"
+        f"{breadcrumb_html(c.doc_title, c.section, c.page_label)}"
         f'<p class="pqa-idline">引用 Citation <code class="pqa-id">{html.escape(c.id)}</code></p>'
-        f'<div class="pqa-flow"><span class="pqa-around">{lead}{html_text(context.before)}</span>'
+        f'<div class="pqa-flow"><span class="pqa-around">{lead}{html_text(before)}</span>'
         f'<mark class="pqa-passage">{passage}</mark>'
-        f'<span class="pqa-around">{html_text(context.after)}{tail}</span></div>'
+        f'<span class="pqa-around">{html_text(after)}{tail}</span></div>'
         + (f'<h4>註腳 Footnotes</h4><ul class="pqa-footnotes">{footnotes}</ul>' if footnotes else "")
         + "</article>"
     )
