@@ -24,7 +24,7 @@ import logging
 import os
 import shutil
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -116,6 +116,8 @@ class PassageStore(Protocol):
     (Qdrant, OpenSearch, Elasticsearch; see docs/scaling.md) has to meet.
 
     Rows are positions in ``passages``; every search returns ``(row, score)`` pairs, best first.
+    ``doc_ids`` restricts a search to the passages of those documents before the ``k`` best are
+    taken (an engine's filter on the ``doc_id`` payload); ``None`` searches them all.
     """
 
     passages: list[Passage]
@@ -127,13 +129,19 @@ class PassageStore(Protocol):
 
     def row(self, passage_id: str) -> int | None: ...
 
-    def search_dense(self, embedder_name: str, query: np.ndarray, k: int) -> list[tuple[int, float]]: ...
+    def search_dense(
+        self, embedder_name: str, query: np.ndarray, k: int, doc_ids: Collection[str] | None = None
+    ) -> list[tuple[int, float]]: ...
 
-    def search_sentences(self, embedder_name: str, query: np.ndarray, k: int) -> list[tuple[int, float]]: ...
+    def search_sentences(
+        self, embedder_name: str, query: np.ndarray, k: int, doc_ids: Collection[str] | None = None
+    ) -> list[tuple[int, float]]: ...
 
-    def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]: ...
+    def search_lexical(self, query: str, k: int, doc_ids: Collection[str] | None = None) -> list[tuple[int, float]]: ...
 
-    def search_lexical_sentences(self, query: str, k: int) -> list[tuple[int, float]]: ...
+    def search_lexical_sentences(
+        self, query: str, k: int, doc_ids: Collection[str] | None = None
+    ) -> list[tuple[int, float]]: ...
 
     def sentence_vectors(self, embedder_name: str, rows: Sequence[int]) -> dict[tuple[int, int], np.ndarray]: ...
 
@@ -163,6 +171,13 @@ class PassageIndex:
         self.sentence_dense = sentence_dense or {}
         self.sentence_lexical = sentence_lexical
         self._row = {p.id: i for i, p in enumerate(self.passages)}
+        doc_of_row = np.array([p.doc_id for p in self.passages], dtype=object)
+        self._doc_rows = {d: np.flatnonzero(doc_of_row == d) for d in dict.fromkeys(doc_of_row.tolist())}
+
+    def rows_of(self, doc_ids: Collection[str]) -> np.ndarray:
+        """The rows of the passages of these documents, in order (unknown ids have none)."""
+        parts = [self._doc_rows[d] for d in doc_ids if d in self._doc_rows]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
 
     @property
     def key(self) -> str:
@@ -171,14 +186,22 @@ class PassageIndex:
     def row(self, passage_id: str) -> int | None:
         return self._row.get(passage_id)
 
-    def search_dense(self, embedder_name: str, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """Rows and cosine scores of the ``k`` nearest passages."""
-        return self._search(self.dense[embedder_name], query, k)
+    def search_dense(
+        self, embedder_name: str, query: np.ndarray, k: int, doc_ids: Collection[str] | None = None
+    ) -> list[tuple[int, float]]:
+        """Rows and cosine scores of the ``k`` nearest passages (of the documents ``doc_ids``)."""
+        rows = None if doc_ids is None else self.rows_of(doc_ids)
+        return self._search(self.dense[embedder_name], query, k, rows)
 
-    def search_sentences(self, embedder_name: str, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def search_sentences(
+        self, embedder_name: str, query: np.ndarray, k: int, doc_ids: Collection[str] | None = None
+    ) -> list[tuple[int, float]]:
         """Passage rows and scores by their best sentence among the ``k`` nearest sentences."""
+        sentences = None
+        if doc_ids is not None:
+            sentences = np.flatnonzero(np.isin(self.sentences[:, 0], self.rows_of(doc_ids)))
         best: dict[int, float] = {}
-        for sentence, score in self._search(self.sentence_dense[embedder_name], query, k):
+        for sentence, score in self._search(self.sentence_dense[embedder_name], query, k, sentences):
             row = int(self.sentences[sentence, 0])
             if row not in best:
                 best[row] = score
@@ -193,28 +216,54 @@ class PassageIndex:
         return {(int(self.sentences[i, 1]), int(self.sentences[i, 2])): index.reconstruct(int(i)) for i in wanted}
 
     @staticmethod
-    def _search(index: Any, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        k = min(k, index.ntotal)
+    def _search(index: Any, query: np.ndarray, k: int, ids: np.ndarray | None = None) -> list[tuple[int, float]]:
+        """The ``k`` nearest vectors, among ``ids`` if given: every one of them scored exactly while
+        there are at most :data:`EXACT_SEARCH_LIMIT`, else through a FAISS selector."""
+        import faiss
+
+        k = min(k, index.ntotal if ids is None else len(ids))
         if k <= 0:
             return []
-        scores, rows = index.search(np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32), k)
+        query = np.ascontiguousarray(query.reshape(1, -1), dtype=np.float32)
+        if ids is None:
+            scores, rows = index.search(query, k)
+        elif len(ids) <= EXACT_SEARCH_LIMIT:
+            exact = index.reconstruct_batch(np.asarray(ids, dtype=np.int64)) @ query[0]
+            top = np.argsort(-exact, kind="stable")[:k]
+            return [(int(ids[i]), float(exact[i])) for i in top]
+        else:
+            selector = faiss.IDSelectorBatch(np.asarray(ids, dtype=np.int64))
+            params = (
+                faiss.SearchParametersHNSW(sel=selector, efSearch=HNSW_EF_SEARCH)
+                if isinstance(index, faiss.IndexHNSW)
+                else faiss.SearchParameters(sel=selector)
+            )
+            scores, rows = index.search(query, k, params=params)
         return [(int(r), float(s)) for r, s in zip(rows[0], scores[0], strict=True) if r >= 0]
 
-    def search_lexical_sentences(self, query: str, k: int) -> list[tuple[int, float]]:
+    def search_lexical_sentences(
+        self, query: str, k: int, doc_ids: Collection[str] | None = None
+    ) -> list[tuple[int, float]]:
         """Passage rows and the BM25 score of their best sentence, for the ``k`` best passages."""
         if self.sentence_lexical is None or not len(self.sentences):
             return []
         scores = self.sentence_lexical.scores(query)
         best = np.zeros(len(self.passages), dtype=np.float32)
         np.maximum.at(best, self.sentences[:, 0], scores)
-        top = np.argsort(-best, kind="stable")[:k]
-        return [(int(r), float(best[r])) for r in top if best[r] > 0]
+        return self._top(best, k, doc_ids)
 
-    def search_lexical(self, query: str, k: int) -> list[tuple[int, float]]:
+    def search_lexical(self, query: str, k: int, doc_ids: Collection[str] | None = None) -> list[tuple[int, float]]:
         """Rows and BM25 scores of the ``k`` best passages with a score above zero."""
-        scores = self.lexical.scores(query)
+        return self._top(self.lexical.scores(query), k, doc_ids)
+
+    def _top(self, scores: np.ndarray, k: int, doc_ids: Collection[str] | None) -> list[tuple[int, float]]:
+        """The ``k`` best rows by ``scores`` (one per passage) with a score above zero."""
         if k <= 0 or not len(scores):
             return []
+        if doc_ids is not None:
+            kept = np.zeros(len(scores), dtype=bool)
+            kept[self.rows_of(doc_ids)] = True
+            scores = np.where(kept, scores, 0)
         top = np.argsort(-scores, kind="stable")[:k]
         return [(int(r), float(scores[r])) for r in top if scores[r] > 0]
 

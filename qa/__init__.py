@@ -5,14 +5,20 @@
 """
 
 from qa.assistant import Assistant
+from qa.collection import DEFAULT_COLLECTION, Collection, DocumentEntry
 from qa.config import Settings
-from qa.errors import InvalidRequestError, QAError, UnknownCitationError
-from qa.model import Answer, Citation, PassageContext, Quote, Section
+from qa.errors import CollectionError, InvalidRequestError, QAError, UnknownCitationError
+from qa.model import Answer, Citation, IndexedDocument, PassageContext, Quote, Section
 
 __all__ = [
+    "DEFAULT_COLLECTION",
     "Answer",
     "Assistant",
     "Citation",
+    "Collection",
+    "CollectionError",
+    "DocumentEntry",
+    "IndexedDocument",
     "InvalidRequestError",
     "PassageContext",
     "QAError",

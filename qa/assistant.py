@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -12,15 +13,16 @@ import numpy as np
 from corpus.loading import DocumentLoader, load_default_document
 from corpus.model import Document
 from index.chunking import ChunkSplitter, Passage
-from index.embedders import Embedder, load_embedder
+from index.embedders import BUNDLED_EMBEDDERS, Embedder, load_embedder
 from index.embedding_cache import EmbeddingCache, ProgressCallback
 from index.store import IndexBuilder, load_or_build
 from qa.abstention import MentionCheck, chinese_dates
 from qa.answering import ExtractiveAnswerer
+from qa.collection import Collection
 from qa.config import Settings
 from qa.errors import InvalidRequestError, UnknownCitationError
 from qa.language import AnalyzedQuery, analyze, refers_back
-from qa.model import Answer, Citation, PassageContext, Section, outline
+from qa.model import Answer, Citation, IndexedDocument, PassageContext, Section, outline
 from qa.progress import terminal_progress
 from qa.retrieval import (
     LEXICAL,
@@ -43,8 +45,20 @@ SENTENCE_EMBEDDER = "use"
 """The embedder (by settings key) that also scores answer sentences: fast, and spread-out cosines."""
 
 
+def _settings_key(embedder: Embedder, specs: Sequence[str]) -> str:
+    """The settings spec (``"e5"``, ``"use"``, ``"st:…"``) an embedder was loaded from, else its name:
+    fusion weights, sentence embedders and abstention floors are keyed by spec."""
+    for spec in specs:
+        bundled = BUNDLED_EMBEDDERS.get(spec)
+        name = bundled.name if bundled is not None else f"sentence-transformers/{spec[3:]}"
+        if embedder.name == name:
+            return spec
+    return embedder.name
+
+
 class Assistant:
-    """Cited-passage question answering over documents (the bundled chapter by default).
+    """Cited-passage question answering over documents (the bundled chapter by default), a named
+    :class:`~qa.collection.Collection` of them, or files given by path (:meth:`from_paths`).
 
     >>> assistant = Assistant()
     >>> answer = assistant.ask("川金會在哪一天舉行？")
@@ -57,19 +71,34 @@ class Assistant:
         documents: Sequence[Document] | None = None,
         settings: Settings | None = None,
         *,
+        collection: str | Collection | None = None,
         embedders: Sequence[Embedder] | None = None,
         rebuild: bool = False,
         progress: ProgressCallback | None = None,
     ) -> None:
-        """``progress(stage, done, total)`` hears how indexing goes (else a terminal bar, see settings)."""
+        """Answer over ``documents``, or the documents of ``collection`` (a name or a
+        :class:`Collection`), or else the bundled chapter.
+
+        ``embedders`` are loaded models to use instead of loading ``settings.embedders`` (another
+        assistant's ``embedders`` keep their settings keys, so no model loads twice);
+        ``progress(stage, done, total)`` hears how indexing goes (else a terminal bar, see settings).
+        """
         self.settings = settings or Settings()
+        if collection is not None and documents is not None:
+            raise InvalidRequestError("give documents or a collection, not both")
+        self.collection: Collection | None = None
+        if collection is not None:
+            if not isinstance(collection, Collection):
+                collection = Collection(collection, self.settings)
+            self.collection = collection
+            documents = self.collection.documents()  # CollectionError when it has none
         self.documents: tuple[Document, ...] = tuple(documents) if documents else (load_default_document(),)
         if embedders is None:
             self._keys = list(self.settings.embedders)
             self.embedders = [load_embedder(spec) for spec in self._keys]
         else:
             self.embedders = list(embedders)
-            self._keys = [e.name for e in self.embedders]
+            self._keys = [_settings_key(e, self.settings.embedders) for e in self.embedders]
         cache = self.settings.cache_dir
         builder = IndexBuilder(
             ChunkSplitter(self.settings.chunk_size, self.settings.chunk_overlap),
@@ -102,12 +131,45 @@ class Assistant:
             (e for k, e in zip(self._keys, self.embedders, strict=True) if k == SENTENCE_EMBEDDER), None
         )
         self._answerer = ExtractiveAnswerer(sentence_embedder)
-        self._mentions = MentionCheck(d.text for d in self.documents)
+        self._mentions = lru_cache(maxsize=32)(self._mention_check)
 
     @classmethod
     def from_paths(cls, paths: Iterable[str | Path], settings: Settings | None = None, **kwargs: object) -> Assistant:
-        """An assistant over the user's own files: PDF, ``.docx``, HTML, Markdown or UTF-8 text."""
+        """An assistant over the user's own files, as they are now (no collection is kept): PDF,
+        ``.docx``, HTML, Markdown or UTF-8 text (``corpus.loading.SUPPORTED_SUFFIXES``)."""
         return cls(DocumentLoader().run(paths), settings, **kwargs)  # type: ignore[arg-type]
+
+    def indexed_documents(self) -> list[IndexedDocument]:
+        """The documents being searched, in order: id, title, source and how many passages each has
+        (what a document picker shows; the ids are what ``documents=`` of :meth:`ask` takes)."""
+        counts: dict[str, int] = {}
+        for p in self.index.passages:
+            counts[p.doc_id] = counts.get(p.doc_id, 0) + 1
+        return [IndexedDocument(d.id, d.title, d.source, counts.get(d.id, 0)) for d in self.documents]
+
+    def _mention_check(self, doc_ids: frozenset[str] | None) -> MentionCheck:
+        return MentionCheck(d.text for d in self.documents if doc_ids is None or d.id in doc_ids)
+
+    def _chosen(self, documents: Sequence[str] | None) -> frozenset[str] | None:
+        """The document ids to search (``None``: all of them); :class:`InvalidRequestError` for ids
+        that are not indexed."""
+        if documents is None:
+            return None
+        if isinstance(documents, str) or not isinstance(documents, Iterable):
+            raise InvalidRequestError("documents must be a list of document ids, e.g. ['notes']")
+        documents = list(documents)
+        if not all(isinstance(d, str) for d in documents):
+            raise InvalidRequestError("documents must be a list of document ids, e.g. ['notes']")
+        chosen = frozenset(d.strip() for d in documents)
+        known = list(self._documents)
+        if not chosen:
+            raise InvalidRequestError(f"choose at least one document (of: {', '.join(known)}), or all with None")
+        unknown = sorted(chosen - set(known))
+        if unknown:
+            raise InvalidRequestError(
+                f"unknown document id {', '.join(map(repr, unknown))}; the documents are: {', '.join(known)}"
+            )
+        return None if len(chosen) == len(known) else chosen
 
     # -- requests -------------------------------------------------------------------------
     def _query(self, question: str) -> AnalyzedQuery:
@@ -139,16 +201,22 @@ class Assistant:
         return min(k, MAX_K)
 
     def _rankings(
-        self, query: AnalyzedQuery, depth: int, vectors: dict[str, np.ndarray] | None = None
+        self,
+        query: AnalyzedQuery,
+        depth: int,
+        vectors: dict[str, np.ndarray] | None = None,
+        doc_ids: frozenset[str] | None = None,
     ) -> tuple[dict[str, list[Hit]], dict[str, np.ndarray]]:
+        """Each retriever's ``depth`` best passages, from the documents ``doc_ids`` only if given (the
+        store filters before it cuts, so a chosen document's passages are never crowded out)."""
         vectors = vectors or {key: r.embed(query) for key, r in self._dense}
-        rankings: dict[str, list[Hit]] = {key: r.run(query, depth, vectors[key]) for key, r in self._dense}
+        rankings: dict[str, list[Hit]] = {key: r.run(query, depth, vectors[key], doc_ids) for key, r in self._dense}
         for key, sentences in self._sentences:
             if self._fuser.weight(query.language, key + SENTENCES) > 0:
-                rankings[key + SENTENCES] = sentences.run(vectors[key], depth)
-        rankings[LEXICAL] = self._lexical.run(query, depth)
+                rankings[key + SENTENCES] = sentences.run(vectors[key], depth, doc_ids)
+        rankings[LEXICAL] = self._lexical.run(query, depth, doc_ids)
         if self._fuser.weight(query.language, LEXICAL + SENTENCES) > 0:
-            rankings[LEXICAL + SENTENCES] = self._sentence_lexical.run(query, depth)
+            rankings[LEXICAL + SENTENCES] = self._sentence_lexical.run(query, depth, doc_ids)
         return rankings, vectors
 
     def _retrieve(
@@ -157,6 +225,7 @@ class Assistant:
         k: int,
         history: Sequence[str] = (),
         vectors: dict[str, np.ndarray] | None = None,
+        doc_ids: frozenset[str] | None = None,
     ) -> tuple[list[Hit], dict[str, list[Hit]], dict[str, np.ndarray]]:
         """Fused hits, each retriever's best hits, and the question's vector per embedder key.
 
@@ -167,7 +236,7 @@ class Assistant:
         and refused, on its own.
         """
         depth = max(k, self.settings.candidates)
-        rankings, vectors = self._rankings(query, depth, vectors)
+        rankings, vectors = self._rankings(query, depth, vectors, doc_ids)
         fused = self._fuser.run(rankings, query.language)
         previous = self._previous_question(history)
         if previous is None or self.settings.history_weight == 0 or not refers_back(query.text):
@@ -178,7 +247,7 @@ class Assistant:
             f"{previous.search_text} {query.search_text}",
             previous.expansion + query.expansion,
         )
-        joined_rankings, _ = self._rankings(joined, depth)
+        joined_rankings, _ = self._rankings(joined, depth, None, doc_ids)
         scores = {h.row: h.score for h in fused}
         for hit in self._fuser.run(joined_rankings, query.language):
             scores[hit.row] = scores.get(hit.row, 0.0) + self.settings.history_weight * hit.score
@@ -214,31 +283,39 @@ class Assistant:
             page_end=passage.page_end,
         )
 
-    def search(self, query: str, k: int = 10, *, history: Sequence[str] = ()) -> list[Citation]:
-        """The ``k`` best passages for ``query``, best first (``history`` as in :meth:`ask`)."""
+    def search(
+        self, query: str, k: int = 10, *, history: Sequence[str] = (), documents: Sequence[str] | None = None
+    ) -> list[Citation]:
+        """The ``k`` best passages for ``query``, best first (``history`` and ``documents`` as in :meth:`ask`)."""
         k = self._check_k(k)
+        doc_ids = self._chosen(documents)
         with one_openmp_thread():
-            fused, _, _ = self._retrieve(self._query(query), k, history)
+            fused, _, _ = self._retrieve(self._query(query), k, history, None, doc_ids)
         return [self._citation(self.index.passages[h.row], round(h.score, 6)) for h in fused[:k]]
 
-    def ask(self, question: str, k: int = 5, *, history: Sequence[str] = ()) -> Answer:
+    def ask(
+        self, question: str, k: int = 5, *, history: Sequence[str] = (), documents: Sequence[str] | None = None
+    ) -> Answer:
         """A short extractive answer with ``[n]`` markers and the ``k`` cited passages.
 
         ``history`` holds the chat's earlier questions, oldest first; the last one informs
-        retrieval, so a follow-up need not repeat what it is about.
+        retrieval, so a follow-up need not repeat what it is about. ``documents`` (ids, see
+        :meth:`indexed_documents`) searches only those documents; ``None`` searches all.
         """
         k = self._check_k(k)
+        doc_ids = self._chosen(documents)
         query = self._query(question)
         with one_openmp_thread():
-            answer = self._answer(query, k, history)
+            answer = self._answer(query, k, history, None, doc_ids)
         notice = self._notice(question)
         return replace(answer, notice=notice) if notice else answer
 
-    def ask_many(self, questions: Sequence[str], k: int = 5) -> list[Answer]:
+    def ask_many(self, questions: Sequence[str], k: int = 5, *, documents: Sequence[str] | None = None) -> list[Answer]:
         """Answers to several independent questions, in order; each embedder embeds them in one batch."""
         if isinstance(questions, str):
             raise InvalidRequestError("ask_many takes a list of questions; use ask() for one")
         k = self._check_k(k)
+        doc_ids = self._chosen(documents)
         questions = list(questions)
         queries = [self._query(q) for q in questions]
         if not queries:
@@ -246,19 +323,24 @@ class Assistant:
         batches = {key: r.embedder.embed_queries([q.expanded_text for q in queries]) for key, r in self._dense}
         with one_openmp_thread():
             answers = [
-                self._answer(query, k, (), {key: batch[i] for key, batch in batches.items()})
+                self._answer(query, k, (), {key: batch[i] for key, batch in batches.items()}, doc_ids)
                 for i, query in enumerate(queries)
             ]
         return [replace(a, notice=self._notice(q)) for a, q in zip(answers, questions, strict=True)]
 
     def _answer(
-        self, query: AnalyzedQuery, k: int, history: Sequence[str], vectors: dict[str, np.ndarray] | None = None
+        self,
+        query: AnalyzedQuery,
+        k: int,
+        history: Sequence[str],
+        vectors: dict[str, np.ndarray] | None = None,
+        doc_ids: frozenset[str] | None = None,
     ) -> Answer:
-        fused, rankings, vectors = self._retrieve(query, k, history, vectors)
+        fused, rankings, vectors = self._retrieve(query, k, history, vectors, doc_ids)
         citations = [self._citation(self.index.passages[h.row], round(h.score, 6)) for h in fused[:k]]
         floors = self.settings.abstain_floor
         below_floor = any(key in floors and (not hits or hits[0].score < floors[key]) for key, hits in rankings.items())
-        abstain = below_floor or not any(rankings.values()) or bool(self._mentions.unknown(query.text))
+        abstain = below_floor or not any(rankings.values()) or bool(self._mentions(doc_ids).unknown(query.text))
         sentence_vectors = None
         if self._answerer.embedder is not None and not abstain:
             rows = [self.index.row(c.id) for c in citations[: self._answerer.passages]]

@@ -13,10 +13,16 @@ from typing import Any
 
 from corpus.errors import CorpusError
 from index.errors import IndexBuildError
+from qa.collection import DEFAULT_COLLECTION
 from qa.config import Settings
 from qa.errors import QAError
 
 AUTH_VARIABLE = "PENINSULA_QA_AUTH"
+ADD_HELP = (
+    "Copy the files into the collection (so it keeps working if they move), index them, and print each "
+    "document's id. All or nothing: if one file cannot be read, none is added. The same content again is "
+    "the document already there; a different file whose name gives an id already taken gets -2, -3 …"
+)
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -30,40 +36,75 @@ def parse_auth(value: str | None) -> tuple[str, str] | None:
     return user.strip(), password
 
 
-def _parser() -> argparse.ArgumentParser:
+def _common(*, nested: bool = False) -> argparse.ArgumentParser:
+    """The options every command takes. ``nested``: for ``qa index add/remove/list``, whose options
+    must not reset what was given before the subcommand (``qa index --json list``)."""
+    keep = {"default": argparse.SUPPRESS} if nested else {}
     common = argparse.ArgumentParser(add_help=False)
+    if not nested:
+        common.add_argument(
+            "--doc",
+            action="append",
+            metavar="PATH",
+            help="a .pdf, .docx, .html, .md or UTF-8 .txt document to use instead of the bundled chapter (repeatable)",
+        )
     common.add_argument(
-        "--doc",
-        action="append",
-        metavar="PATH",
-        help="a .pdf, .docx, .html, .md or UTF-8 .txt document to use instead of the bundled chapter (repeatable)",
+        "--collection",
+        metavar="NAME",
+        help=f"the collection (default: {DEFAULT_COLLECTION!r})"
+        if nested
+        else "use this collection of your documents instead of the bundled chapter (see qa index add)",
+        **keep,
     )
-    common.add_argument("--cache-dir", type=Path, help="where indexes are kept (default: the per-user cache)")
+    common.add_argument("--cache-dir", type=Path, help="where indexes are kept (default: the per-user cache)", **keep)
     common.add_argument(
         "--embedders",
         help="comma-separated embedders: e5, use, st:<sentence-transformers model or path> (default: e5,use)",
+        **keep,
     )
-    common.add_argument("--json", action="store_true", help="print JSON for scripts")
+    common.add_argument("--json", action="store_true", help="print JSON for scripts", **keep)
+    return common
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = _common()
+    only = argparse.ArgumentParser(add_help=False)
+    only.add_argument(
+        "--only", action="append", metavar="DOC_ID", help="search only this document (repeatable; see qa index list)"
+    )
 
     parser = argparse.ArgumentParser(
         prog="qa", description="Cited-passage answers from the Korean-Peninsula security chapter (or your documents)."
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    ask = sub.add_parser("ask", parents=[common], help="answer a question with cited passages")
+    ask = sub.add_parser("ask", parents=[common, only], help="answer a question with cited passages")
     ask.add_argument("question", nargs="*", help="one or more questions")
     ask.add_argument(
         "--file", type=Path, metavar="PATH", help="also ask each line of this UTF-8 file ('-' reads standard input)"
     )
     ask.add_argument("-k", type=int, default=5, help="how many passages to cite (default 5)")
-    search = sub.add_parser("search", parents=[common], help="list the passages that best match a query")
+    search = sub.add_parser("search", parents=[common, only], help="list the passages that best match a query")
     search.add_argument("query")
     search.add_argument("-k", type=int, default=10, help="how many passages (default 10)")
     cite = sub.add_parser("cite", parents=[common], help="show a cited passage in place, by its id")
     cite.add_argument("id")
     cite.add_argument("-k", type=int, default=200, help="characters of context on each side (default 200)")
-    index = sub.add_parser("index", parents=[common], help="build the index (if needed) and show what it holds")
+    index = sub.add_parser(
+        "index",
+        parents=[common],
+        help="build the index (if needed) and show what it holds; add, remove or list documents of a collection",
+    )
     index.add_argument("--rebuild", action="store_true", help="rebuild even if a cached index exists")
     index.add_argument("-k", type=int, default=0, help="also list the first k passages")
+    actions = index.add_subparsers(dest="action", metavar="{add,remove,list}")
+    nested = _common(nested=True)
+    add = actions.add_parser(
+        "add", parents=[nested], help="add documents to a collection and index them", description=ADD_HELP
+    )
+    add.add_argument("paths", nargs="+", metavar="PATH", help="files to add")
+    remove = actions.add_parser("remove", parents=[nested], help="remove documents from a collection, by id")
+    remove.add_argument("ids", nargs="+", metavar="DOC_ID", help="ids as qa index list shows them")
+    actions.add_parser("list", parents=[nested], help="list the documents of a collection")
     serve = sub.add_parser("serve", parents=[common], help="start the chat in a web page (Gradio)")
     serve.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)"
@@ -104,19 +145,15 @@ def _run(args: argparse.Namespace) -> int:
     from rich.markup import escape
     from rich.panel import Panel
 
-    from qa.assistant import Assistant
-
     console = Console(highlight=False)
     settings = _settings(args)
     if args.command == "serve":
         return _serve(args, settings, console)
     if args.command == "eval":
         return _eval(args, settings)
-    rebuild = getattr(args, "rebuild", False)
-    if args.doc:
-        assistant = Assistant.from_paths(args.doc, settings, rebuild=rebuild)
-    else:
-        assistant = Assistant(settings=settings, rebuild=rebuild)
+    if args.command == "index" and args.action is not None:
+        return _collection_command(args, settings, console)
+    assistant = _assistant(args, settings, rebuild=getattr(args, "rebuild", False))
 
     def show_citation(n: int, c: Any) -> None:
         score = "" if c.score is None else f"  score {c.score:.4f}"
@@ -127,7 +164,9 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "ask":
         questions = _questions(args)
         answers = (
-            assistant.ask_many(questions, k=args.k) if len(questions) > 1 else [assistant.ask(questions[0], k=args.k)]
+            assistant.ask_many(questions, k=args.k, documents=args.only)
+            if len(questions) > 1
+            else [assistant.ask(questions[0], k=args.k, documents=args.only)]
         )
         if args.json:
             _print_json(answers[0].to_dict() if len(answers) == 1 else [a.to_dict() for a in answers])
@@ -141,7 +180,7 @@ def _run(args: argparse.Namespace) -> int:
             for n, c in enumerate(answer.citations, start=1):
                 show_citation(n, c)
     elif args.command == "search":
-        results = assistant.search(args.query, k=args.k)
+        results = assistant.search(args.query, k=args.k, documents=args.only)
         if len(args.query.strip()) > settings.max_question_chars:
             print(
                 f"qa: note: the query is {len(args.query.strip()):,} characters long; "
@@ -200,6 +239,87 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _assistant(args: argparse.Namespace, settings: Settings, **kwargs: Any) -> Any:
+    """The assistant over ``--doc`` files, a ``--collection``, or the bundled chapter."""
+    from qa.assistant import Assistant
+
+    if args.doc and args.collection is not None:
+        raise ValueError("give --doc or --collection, not both")
+    if args.doc:
+        return Assistant.from_paths(args.doc, settings, **kwargs)
+    return Assistant(settings=settings, collection=args.collection, **kwargs)
+
+
+def _collection_command(args: argparse.Namespace, settings: Settings, console: Any) -> int:
+    """``qa index add``, ``remove`` and ``list``: change or show a collection."""
+    from rich.markup import escape
+
+    from qa.assistant import Assistant
+    from qa.collection import Collection
+
+    if args.doc:
+        raise ValueError(f"--doc cannot be used with qa index {args.action}; give the files to qa index add")
+    collection = Collection(getattr(args, "collection", None) or DEFAULT_COLLECTION, settings)
+    as_json = getattr(args, "json", False)
+    if args.action == "add":
+        before = {e.id for e in collection.entries()}
+        entries = collection.add(args.paths)
+        assistant = Assistant(settings=settings, collection=collection)  # index now, so the next ask is quick
+        passages = {d.id: d.passages for d in assistant.indexed_documents()}
+        rows = [dict(e.to_dict(), passages=passages.get(e.id, 0), new=e.id not in before) for e in entries]
+        if as_json:
+            _print_json({"collection": collection.name, "documents": rows, "passages": len(assistant.index.passages)})
+            return 0
+        for row in rows:
+            state = "added" if row["new"] else "already in the collection"
+            console.print(
+                f"[bold]{escape(row['id'])}[/]  {escape(row['title'])}  [dim]{row['passages']} passages, {state}[/]",
+                soft_wrap=True,
+            )
+        n = len(assistant.documents)
+        console.print(
+            f"[dim]collection {escape(collection.name)}: {n} document{'s' * (n != 1)}, "
+            f"{len(assistant.index.passages)} passages; ask with: qa ask --collection {escape(collection.name)} "
+            "QUESTION[/]",
+            soft_wrap=True,
+        )
+        return 0
+    if args.action == "remove":
+        removed = collection.remove(args.ids)
+        if as_json:
+            _print_json({"collection": collection.name, "removed": [e.to_dict() for e in removed]})
+            return 0
+        for e in removed:
+            console.print(f"removed [bold]{escape(e.id)}[/]  {escape(e.title)}")
+        return 0
+    if not collection.exists and collection.name != DEFAULT_COLLECTION:
+        collection.documents()  # raises: no such collection, naming the ones there are
+    entries = collection.entries()
+    names = Collection.names(settings)
+    if as_json:
+        _print_json({"collection": collection.name, "documents": [e.to_dict() for e in entries], "collections": names})
+        return 0
+    if not entries:
+        console.print(f"The collection {escape(collection.name)} has no documents; add some with qa index add PATH…")
+    width = max((len(e.id) for e in entries), default=0)
+    for e in entries:
+        console.print(
+            f"[bold]{escape(e.id.ljust(width))}[/]  {escape(e.title)}  "
+            f"[dim]{e.suffix.lstrip('.')}, {_size(e.size)}, added {e.added[:10]}, from {escape(e.path)}[/]",
+            soft_wrap=True,
+        )
+    others = [n for n in names if n != collection.name]
+    if others:
+        console.print(f"[dim]other collections: {escape(', '.join(others))}[/]")
+    return 0
+
+
+def _size(n: int) -> str:
+    if n < 1000:
+        return f"{n} B"
+    return f"{n / 1000:.1f} kB" if n < 1_000_000 else f"{n / 1_000_000:.1f} MB"
+
+
 def _questions(args: argparse.Namespace) -> list[str]:
     """The questions given on the command line, then the lines of ``--file``."""
     questions = list(args.question)
@@ -216,8 +336,13 @@ def _questions(args: argparse.Namespace) -> list[str]:
 
 def _serve(args: argparse.Namespace, settings: Settings, console: Any) -> int:
     from corpus.loading import DocumentLoader
+    from qa.collection import Collection
 
+    if args.doc and args.collection is not None:
+        raise ValueError("give --doc or --collection, not both")
     documents = DocumentLoader().run(args.doc) if args.doc else None
+    if args.collection is not None:
+        documents = Collection(args.collection, settings).documents()
     if not 0 < args.port < 65536:
         raise ValueError(f"--port must be between 1 and 65535, got {args.port}")
     from ui.app import create_app  # Gradio loads only for this command
@@ -239,15 +364,16 @@ def _eval(args: argparse.Namespace, settings: Settings) -> int:
 
     report: Any
     if args.drcd:
-        if args.doc:
-            raise ValueError("--doc cannot be used with --drcd: the DRCD file brings its own documents")
+        for given, option in ((args.doc, "--doc"), (args.collection, "--collection")):
+            if given is not None:
+                raise ValueError(f"{option} cannot be used with --drcd: the DRCD file brings its own documents")
         documents, drcd_questions = load_drcd(args.questions)
         report = DrcdEvaluator(Assistant(documents, settings), k=args.k).run(
             drcd_questions, sample=args.sample, seed=args.seed
         )
     else:
         questions = load_questions(args.questions)
-        assistant = Assistant.from_paths(args.doc, settings) if args.doc else Assistant(settings=settings)
+        assistant = _assistant(args, settings)
         report = QuestionSetEvaluator(assistant, k=args.k).run(questions, sample=args.sample, seed=args.seed)
     if args.json:
         data = report.to_dict()

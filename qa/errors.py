@@ -14,3 +14,8 @@ class UnknownCitationError(QAError, KeyError):
 
 class InvalidRequestError(QAError, ValueError):
     """A question or an argument (such as k) that cannot be served; the message says why."""
+
+
+class CollectionError(QAError):
+    """A document collection that cannot be used as asked: a bad name, an unknown document id, an
+    empty or damaged collection; the message says what to do."""

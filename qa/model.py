@@ -57,6 +57,20 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class IndexedDocument:
+    """A document being searched, as a list of documents shows it."""
+
+    id: str
+    title: str
+    source: str
+    """Where it came from: the original file's path."""
+    passages: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
 class Section:
     """An entry of a document's outline; ``path == ()`` stands for the whole document."""
 

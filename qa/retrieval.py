@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import NamedTuple
 
 import numpy as np
@@ -16,6 +16,12 @@ SENTENCES = ":sentences"
 """Suffix of a sentence-level retriever's name in fusion weights: ``"e5:sentences"``."""
 SENTENCES_PER_PASSAGE = 8
 """Sentences searched per passage wanted, so that max-pooling still yields enough passages."""
+
+
+def _only(doc_ids: Collection[str] | None) -> dict[str, Collection[str]]:
+    """The ``doc_ids`` keyword for a store's search, only when there is a filter (so that a store
+    without filtering still serves unfiltered searches)."""
+    return {} if doc_ids is None else {"doc_ids": doc_ids}
 
 
 class Hit(NamedTuple):
@@ -41,10 +47,17 @@ class DenseRetriever:
     def embed(self, query: AnalyzedQuery) -> np.ndarray:
         return self.embedder.embed_queries([query.expanded_text])[0]
 
-    def run(self, query: AnalyzedQuery, top_k: int | None = None, vector: np.ndarray | None = None) -> list[Hit]:
-        """Nearest passages; pass ``vector`` when the query was already embedded with this embedder."""
+    def run(
+        self,
+        query: AnalyzedQuery,
+        top_k: int | None = None,
+        vector: np.ndarray | None = None,
+        doc_ids: Collection[str] | None = None,
+    ) -> list[Hit]:
+        """Nearest passages (of the documents ``doc_ids``, if given); pass ``vector`` when the query
+        was already embedded with this embedder."""
         vector = self.embed(query) if vector is None else vector
-        return [Hit(r, s) for r, s in self.index.search_dense(self.name, vector, top_k or self.top_k)]
+        return [Hit(r, s) for r, s in self.index.search_dense(self.name, vector, top_k or self.top_k, **_only(doc_ids))]
 
 
 class SentenceRetriever:
@@ -60,10 +73,10 @@ class SentenceRetriever:
         self.name = embedder_name
         self.top_k = top_k
 
-    def run(self, vector: np.ndarray, top_k: int | None = None) -> list[Hit]:
+    def run(self, vector: np.ndarray, top_k: int | None = None, doc_ids: Collection[str] | None = None) -> list[Hit]:
         """Passages by best sentence; ``vector`` is the question embedded by the same embedder."""
         k = top_k or self.top_k
-        hits = self.index.search_sentences(self.name, vector, SENTENCES_PER_PASSAGE * k)
+        hits = self.index.search_sentences(self.name, vector, SENTENCES_PER_PASSAGE * k, **_only(doc_ids))
         return [Hit(r, s) for r, s in hits[:k]]
 
 
@@ -78,8 +91,9 @@ class LexicalRetriever:
         self.index = index
         self.top_k = top_k
 
-    def run(self, query: AnalyzedQuery, top_k: int | None = None) -> list[Hit]:
-        return [Hit(r, s) for r, s in self.index.search_lexical(query.expanded_text, top_k or self.top_k)]
+    def run(self, query: AnalyzedQuery, top_k: int | None = None, doc_ids: Collection[str] | None = None) -> list[Hit]:
+        k = top_k or self.top_k
+        return [Hit(r, s) for r, s in self.index.search_lexical(query.expanded_text, k, **_only(doc_ids))]
 
 
 class SentenceLexicalRetriever(LexicalRetriever):
@@ -87,8 +101,9 @@ class SentenceLexicalRetriever(LexicalRetriever):
 
     name = LEXICAL + SENTENCES
 
-    def run(self, query: AnalyzedQuery, top_k: int | None = None) -> list[Hit]:
-        return [Hit(r, s) for r, s in self.index.search_lexical_sentences(query.expanded_text, top_k or self.top_k)]
+    def run(self, query: AnalyzedQuery, top_k: int | None = None, doc_ids: Collection[str] | None = None) -> list[Hit]:
+        k = top_k or self.top_k
+        return [Hit(r, s) for r, s in self.index.search_lexical_sentences(query.expanded_text, k, **_only(doc_ids))]
 
 
 class RankFuser:
