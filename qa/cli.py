@@ -341,14 +341,16 @@ def _serve(args: argparse.Namespace, settings: Settings, console: Any) -> int:
     if args.doc and args.collection is not None:
         raise ValueError("give --doc or --collection, not both")
     documents = DocumentLoader().run(args.doc) if args.doc else None
-    if args.collection is not None:
-        documents = Collection(args.collection, settings).documents()
+    collection = None
+    if args.collection is not None:  # the chat's uploads are added to it
+        collection = Collection(args.collection, settings)
+        collection.documents()  # CollectionError now, in one line, if it has none
     if not 0 < args.port < 65536:
         raise ValueError(f"--port must be between 1 and 65535, got {args.port}")
     from ui.app import create_app  # Gradio loads only for this command
 
     auth = parse_auth(args.auth if args.auth is not None else os.environ.get(AUTH_VARIABLE))
-    app = create_app(documents, settings)
+    app = create_app(documents, settings, collection=collection)
     if args.host not in LOCAL_HOSTS:
         console.print(f"[yellow]Listening on {args.host}: other machines on the network can reach the chat.[/]")
     if (args.share or args.host not in LOCAL_HOSTS) and auth is None:

@@ -354,7 +354,8 @@ def tmpfs(tmp_path):  # type: ignore[no-untyped-def]
 
     yield mount
     for point in points:
-        subprocess.run(["umount", str(point)], check=False)
+        # lazy: memory-mapped index files may still be open
+        subprocess.run(["umount", "--lazy", str(point)], check=False)
 
 
 def test_a_real_read_only_cache(chapter, tmp_path, tmpfs, caplog):

@@ -14,15 +14,19 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from corpus.loading import load_default_document
+from corpus.errors import CorpusError
+from corpus.loading import SUPPORTED_SUFFIXES, DocumentLoader, load_default_document
 from corpus.model import Document
 from index.embedding_cache import ProgressCallback
+from index.errors import IndexBuildError
 from qa.assistant import MAX_K, Assistant
+from qa.collection import Collection
 from qa.config import Settings
 from qa.errors import QAError
 from qa.model import Answer, Quote, Section, outline
@@ -38,6 +42,10 @@ CITED = 5
 """Passages cited under each chat answer."""
 DISPLAY_CHARS = 2000
 """A pasted question longer than this is shown cut (the assistant answers on its own bounded prefix)."""
+UPLOAD_MAX_BYTES = 20_000_000
+"""Largest file the chat takes (the server refuses bigger uploads before they reach us)."""
+UPLOAD_MAX_FILES = 10
+"""Most files in one upload."""
 
 EXAMPLES = [
     "川金會在哪一天舉行？",
@@ -110,6 +118,12 @@ class AssistantLoader:
         finally:
             self._done.set()
 
+    def replace(self, assistant: Assistant) -> None:
+        """Serve ``assistant`` from now on (questions already being answered finish on the old one)."""
+        with self._lock:
+            self._assistant, self._error = assistant, None
+        self._done.set()
+
     @property
     def ready(self) -> bool:
         return self._done.is_set() and self._assistant is not None
@@ -165,10 +179,30 @@ def _outline_choices(outline: Sequence[Section]) -> list[tuple[str, str]]:
     return [("　" * s.level + render.plain(s.title), str(i)) for i, s in enumerate(outline)]
 
 
+def _document_choices(documents: Sequence[Document]) -> list[tuple[str, str]]:
+    """``朝鮮半島安全筆記 · notes``: one checkbox per document."""
+    return [(f"{render.plain(d.title)} · {d.id}", d.id) for d in documents]
+
+
+def _upload_paths(files: Any) -> list[str]:
+    """Paths of the files Gradio received (``type="filepath"`` gives strings; older ones objects)."""
+    items = files if isinstance(files, list | tuple) else [files] if files else []
+    return [str(getattr(f, "path", None) or getattr(f, "name", None) or f) for f in items if f]
+
+
 class ChatApp:
     """The page and the ``/chat`` endpoint over an :class:`AssistantLoader`."""
 
-    def __init__(self, loader: AssistantLoader, documents: Sequence[Document], *, cited: int = CITED) -> None:
+    def __init__(
+        self,
+        loader: AssistantLoader,
+        documents: Sequence[Document],
+        *,
+        cited: int = CITED,
+        collection: Collection | None = None,
+    ) -> None:
+        """``collection``: uploaded files are added to it (kept across restarts); without one they
+        are indexed with ``documents`` for as long as the server runs."""
         if not documents:
             raise ValueError("the chat needs at least one document")
         if not 1 <= cited <= MAX_K:
@@ -176,16 +210,65 @@ class ChatApp:
         self.loader = loader
         self.documents = tuple(documents)
         self.cited = cited
+        self.collection = collection
         self.outline = outline(self.documents)
+        self._adding = threading.Lock()
         self.blocks = self._build()
 
     # -- handlers (plain methods: unit-testable without a server) ---------------------------
-    def answer(self, message: str, history: Sequence[str] = (), k: int = CITED) -> Answer:
+    def answer(
+        self, message: str, history: Sequence[str] = (), k: int = CITED, documents: Sequence[str] | None = None
+    ) -> Answer:
+        """``documents``: the ids to search (``None``: all); choosing every one is the same as all."""
         assistant = self.loader.wait()
-        return assistant.ask(message, k=k, history=list(history)[-1:])
+        if documents is not None and set(documents) == {d.id for d in assistant.documents}:
+            documents = None
+        return assistant.ask(message, k=k, history=list(history)[-1:], documents=documents)
 
-    def chat_api(self, message: str, history: list[str] | None = None, k: int = CITED) -> dict[str, Any]:
-        """Answer ``message`` (``history``: earlier questions, oldest first) with ``k`` cited passages.
+    def add_documents(self, paths: Sequence[str], progress: ProgressCallback | None = None) -> list[str]:
+        """Index the files at ``paths`` beside the documents already searched; returns their ids.
+
+        All or nothing: a file that cannot be read raises :class:`QAError` naming it, and the chat
+        keeps its documents. Questions keep being answered (on the old index) meanwhile.
+        """
+        if not paths:
+            raise QAError("choose one or more files to add")
+        if len(paths) > UPLOAD_MAX_FILES:
+            raise QAError(f"add at most {UPLOAD_MAX_FILES} files at a time, not {len(paths)}")
+        names = ", ".join(sorted(SUPPORTED_SUFFIXES))
+        for path in paths:
+            if Path(path).suffix.lower() not in SUPPORTED_SUFFIXES:
+                raise QAError(f"{Path(path).name}: this file type cannot be read; give one of {names}")
+        with self._adding:
+            current = self.loader.wait()
+            try:
+                if self.collection is not None:
+                    entries = self.collection.add(paths, DocumentLoader(max_bytes=UPLOAD_MAX_BYTES))
+                    ids = [e.id for e in entries]
+                    assistant = Assistant(
+                        collection=self.collection,
+                        settings=current.settings,
+                        embedders=current.embedders,
+                        progress=progress,
+                    )
+                else:
+                    documents, ids = _merged(current.documents, DocumentLoader(max_bytes=UPLOAD_MAX_BYTES).run(paths))
+                    assistant = Assistant(documents, current.settings, embedders=current.embedders, progress=progress)
+            except (CorpusError, IndexBuildError) as exc:
+                message = str(exc)
+                for path in paths:  # name the file as the user knows it, not the server's upload folder
+                    message = message.replace(str(Path(path).parent) + "/", "")
+                raise QAError(message) from None
+            self.loader.replace(assistant)
+            self.documents = assistant.documents
+            self.outline = outline(self.documents)
+        return ids
+
+    def chat_api(
+        self, message: str, history: list[str] | None = None, k: int = CITED, documents: list[str] | None = None
+    ) -> dict[str, Any]:
+        """Answer ``message`` (``history``: earlier questions, oldest first) with ``k`` cited passages,
+        from the documents with the ids ``documents`` (default: all of them).
 
         Returns ``{"question", "text", "abstained", "language", "citations": [...], "quotes": [...]}``;
         each citation has ``id`` (for ``qa cite``), ``doc_id``, ``doc_title``, ``section``,
@@ -193,7 +276,7 @@ class ChatApp:
         ``page_end`` (the pages of a PDF passage, else ``None``).
         """
         try:
-            answer = self.answer(message or "", history or [], int(k))
+            answer = self.answer(message or "", history or [], int(k), documents)
         except QAError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         data = answer.to_dict()
@@ -202,9 +285,14 @@ class ChatApp:
         return data
 
     def respond(
-        self, message: str, messages: list[dict[str, Any]] | None, turn: ChatTurn | None
+        self,
+        message: str,
+        messages: list[dict[str, Any]] | None,
+        turn: ChatTurn | None,
+        documents: Sequence[str] | None = None,
     ) -> Iterator[tuple[Any, ...]]:
-        """The chat: show the question at once, then the answer and its sources."""
+        """The chat: show the question at once, then the answer and its sources (from the chosen
+        ``documents``; ``None``: all)."""
         messages = list(messages or [])
         turn = turn or ChatTurn([], {})
         text = message if isinstance(message, str) else ""
@@ -217,8 +305,11 @@ class ChatApp:
         messages.append(gr.ChatMessage(role="user", content=render.markdown_text(shown)))
         waiting = "搜尋中… Searching…" if self.loader.ready else self.loader.status()
         yield _with_reply(messages, render.markdown_text(waiting), turn)
+        if documents is not None and not list(documents):
+            yield _with_reply(messages, "請至少選擇一份文件。 Choose at least one document to search.", turn)
+            return
         try:
-            answer = self.answer(text, turn.questions)
+            answer = self.answer(text, turn.questions, documents=None if documents is None else list(documents))
         except QAError as exc:
             yield _with_reply(messages, render.markdown_text(f"{exc}"), turn)
             return
@@ -272,6 +363,41 @@ class ChatApp:
             return render.message_html(f"{exc}")
         return render.section_html(section, passages)
 
+    def document_list(self) -> Any:
+        """The checkboxes of the documents searched, all chosen (a page opened after an upload
+        lists the new documents too)."""
+        return gr.update(choices=_document_choices(self.documents), value=[d.id for d in self.documents])
+
+    def upload(self, files: Any, chosen: Sequence[str] | None, progress: Any = None) -> tuple[Any, ...]:
+        """Index uploaded files, with a progress bar; outputs: the message, the document checkboxes
+        (the new ones chosen too), the outline, the file box (emptied)."""
+        paths = _upload_paths(files)
+        if not paths:
+            return render.markdown_text("請選擇要加入的檔案。 Choose files to add."), gr.update(), gr.update(), None
+
+        def report(stage: str, done: int, total: int) -> None:
+            if progress is not None and total:
+                progress((done, total), desc=f"索引中 Indexing: {stage}")
+
+        try:
+            ids = self.add_documents(paths, report)
+        except QAError as exc:
+            return render.markdown_text(f"無法加入 Could not add: {exc}"), gr.update(), gr.update(), None
+        except Exception:
+            log.exception("adding %s failed", paths)
+            reply = "加入文件時發生錯誤。 Something went wrong while adding the files."
+            return reply, gr.update(), gr.update(), None
+        indexed = {d.id: d for d in self.loader.wait().indexed_documents()}
+        keep = set(chosen or []) | set(ids)
+        added = "; ".join(f"{indexed[i].title} · {i} ({indexed[i].passages} passages)" for i in ids if i in indexed)
+        message = render.markdown_text(f"已加入 Added: {added}")
+        return (
+            message,
+            gr.update(choices=_document_choices(self.documents), value=[d.id for d in self.documents if d.id in keep]),
+            gr.update(choices=_outline_choices(self.outline), value=None),
+            None,
+        )
+
     def status(self) -> tuple[Any, Any]:
         return render.markdown_text(self.loader.status()), gr.Timer(active=not self.loader.ready)
 
@@ -319,6 +445,22 @@ class ChatApp:
                             render.message_html("選擇或查詢一個引用。 Choose or look up a citation."),
                             elem_id="pqa-viewer",
                         )
+                    with gr.Tab("文件 Documents", id="documents"):
+                        chosen = gr.CheckboxGroup(
+                            label="搜尋的文件 Documents searched",
+                            choices=_document_choices(self.documents),
+                            value=[d.id for d in self.documents],
+                            elem_id="pqa-documents",
+                        )
+                        files = gr.File(
+                            label=f"加入文件 Add documents (PDF, Word, HTML, Markdown, text; "
+                            f"up to {UPLOAD_MAX_FILES} files of {UPLOAD_MAX_BYTES // 1_000_000} MB)",
+                            file_count="multiple",
+                            file_types=list(SUPPORTED_SUFFIXES),
+                            type="filepath",
+                            elem_id="pqa-upload",
+                        )
+                        added = gr.Markdown("", elem_id="pqa-added")
                     with gr.Tab("目錄 Outline", id="outline"):
                         sections = gr.Dropdown(
                             label="章節 Sections",
@@ -334,7 +476,15 @@ class ChatApp:
                         )
 
             timer.tick(self.status, outputs=[status, timer], api_visibility="private", queue=False)
-            ask = {"fn": self.respond, "inputs": [box, chatbot, turn], "outputs": [chatbot, box, cited, turn]}
+            blocks.load(self.document_list, outputs=[chosen], api_visibility="private", queue=False)
+
+            def upload(files_: Any, chosen_: list[str], progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+                return self.upload(files_, chosen_, progress)
+
+            files.upload(
+                upload, [files, chosen], [added, chosen, sections, files], api_visibility="private", concurrency_limit=1
+            )
+            ask = {"fn": self.respond, "inputs": [box, chatbot, turn, chosen], "outputs": [chatbot, box, cited, turn]}
             box.submit(**ask, api_visibility="private")
             send.click(**ask, api_visibility="private")
             cited.change(self.show_citation, [cited, turn], viewer, api_visibility="private")
@@ -375,6 +525,7 @@ class ChatApp:
             quiet=quiet,
             show_error=False,
             auth=auth,
+            max_file_size=UPLOAD_MAX_BYTES,
             footer_links=["api"],
             css=CSS,
             theme=THEME,
@@ -387,9 +538,41 @@ def create_app(
     settings: Settings | None = None,
     *,
     assistant: Assistant | None = None,
+    collection: Collection | None = None,
 ) -> ChatApp:
-    """The chat over ``documents`` (default: the bundled chapter), or over a ready ``assistant``."""
+    """The chat over ``documents`` (default: the bundled chapter), the documents of ``collection``
+    (uploads are added to it), or a ready ``assistant``."""
     if assistant is not None:
-        return ChatApp(AssistantLoader.ready_made(assistant), assistant.documents)
+        return ChatApp(AssistantLoader.ready_made(assistant), assistant.documents, collection=assistant.collection)
+    if collection is not None:
+        docs = tuple(collection.documents())
+        return ChatApp(
+            AssistantLoader(lambda progress: Assistant(collection=collection, settings=settings, progress=progress)),
+            docs,
+            collection=collection,
+        )
     docs = tuple(documents) if documents else (load_default_document(),)
     return ChatApp(AssistantLoader(lambda progress: Assistant(docs, settings, progress=progress)), docs)
+
+
+def _merged(documents: Sequence[Document], added: Sequence[Document]) -> tuple[list[Document], list[str]]:
+    """``documents`` followed by the ``added`` ones not already there (same content); an added
+    document whose id is taken gets ``-2``, ``-3`` …; returns the documents and the added ids."""
+    merged = list(documents)
+    by_hash = {d.content_hash: d.id for d in merged}
+    taken = {d.id for d in merged}
+    ids: list[str] = []
+    for document in added:
+        if document.content_hash in by_hash:
+            ids.append(by_hash[document.content_hash])
+            continue
+        doc_id, n = document.id, 1
+        while doc_id in taken:
+            n += 1
+            doc_id = f"{document.id}-{n}"
+        document = replace(document, id=doc_id)
+        merged.append(document)
+        taken.add(doc_id)
+        by_hash[document.content_hash] = doc_id
+        ids.append(doc_id)
+    return merged, ids

@@ -1,0 +1,149 @@
+"""Adding documents from the chat: the handlers with the fake embedder (the model is beside the
+point), and a real browser uploading a PDF into the chat over the real models."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from conftest import FakeHashEmbedder, running
+from test_formats import ZH_MISSILE, ZH_TITLE, write_chinese_pdf
+
+from qa import Assistant, Collection, QAError, Settings
+from ui.app import UPLOAD_MAX_FILES, ChatApp, create_app
+
+NOTES = "# 會議筆記\n\n## 預算\n\n二〇二五年度的海洋觀測預算為四千三百萬元，由漁業署執行。\n"
+
+
+def fake_settings(tmp_path: Path) -> Settings:
+    return Settings(cache_dir=tmp_path / "cache", progress=False, abstain_floor={})
+
+
+@pytest.fixture
+def app(chapter, tmp_path) -> ChatApp:
+    return create_app(assistant=Assistant([chapter], fake_settings(tmp_path), embedders=[FakeHashEmbedder()]))
+
+
+def write(tmp_path: Path, name: str, data: str | bytes) -> str:
+    path = tmp_path / "upload" / name
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(data if isinstance(data, bytes) else data.encode("utf-8"))
+    return str(path)
+
+
+def final(app: ChatApp, message: str, documents=None):  # type: ignore[no-untyped-def]
+    *_, last = app.respond(message, [], None, documents)
+    return last
+
+
+def test_an_uploaded_file_is_searched_beside_the_chapter(app, tmp_path, chapter):
+    message, chosen, sections, files = app.upload([write(tmp_path, "notes.md", NOTES)], [chapter.id])
+    assert "會議筆記 · notes" in message and files is None
+    assert [value for _, value in chosen["choices"]] == [chapter.id, "notes"]
+    assert chosen["value"] == [chapter.id, "notes"]
+    assert any("預算" in label for label, _ in sections["choices"])  # the outline lists its sections
+    answer = app.answer("海洋觀測預算是多少？", documents=["notes"])
+    assert answer.citations and {c.doc_id for c in answer.citations} == {"notes"}
+    assert "四千三百萬元" in answer.citations[0].text
+    everything = app.answer("海洋觀測預算是多少？")
+    assert {c.doc_id for c in everything.citations} == {"notes", chapter.id}
+
+
+def test_choosing_documents_limits_what_a_question_searches(app, tmp_path, chapter):
+    app.upload([write(tmp_path, "notes.md", NOTES)], [chapter.id])
+    messages, *_ = final(app, "預算", [chapter.id])
+    sources = [m for m in messages if getattr(m, "metadata", None)]
+    assert sources and all("notes" not in m.metadata["title"] for m in sources)
+    messages, *_ = final(app, "預算", [])
+    assert "Choose at least one document" in messages[-1].content
+
+
+def test_the_same_file_twice_is_one_document(app, tmp_path, chapter):
+    path = write(tmp_path, "notes.md", NOTES)
+    app.upload([path], [chapter.id])
+    _, chosen, _, _ = app.upload([path], [chapter.id, "notes"])
+    assert [value for _, value in chosen["choices"]] == [chapter.id, "notes"]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "message"),
+    [
+        ("binary.txt", bytes(range(256)), "binary.txt: not UTF-8"),
+        ("empty.md", b"", "empty.md: the document is empty"),
+        ("tool.exe", b"MZ", "tool.exe: this file type cannot be read"),
+        ("broken.pdf", b"%PDF-1.7 broken", "broken.pdf"),
+    ],
+)
+def test_a_bad_upload_is_refused_and_nothing_changes(app, tmp_path, chapter, name, data, message):
+    good = write(tmp_path, "notes.md", NOTES)
+    reply, chosen, sections, files = app.upload([good, write(tmp_path, name, data)], [chapter.id])
+    reply = reply.replace("\\", "")  # Markdown escapes
+    assert "Could not add" in reply and message.split(":")[0] in reply
+    assert str(tmp_path) not in reply  # the server's upload folder is not shown
+    assert chosen == {"__type__": "update"} and sections == {"__type__": "update"} and files is None
+    assert [d.id for d in app.loader.wait().documents] == [chapter.id]  # all or nothing
+    with pytest.raises(QAError, match=re.escape(message)):
+        app.add_documents([write(tmp_path, name, data)])
+
+
+def test_too_many_files_at_once_are_refused(app, tmp_path):
+    paths = [write(tmp_path, f"n{i}.md", f"# 筆記{i}\n\n內容{i}。\n") for i in range(UPLOAD_MAX_FILES + 1)]
+    with pytest.raises(QAError, match=f"at most {UPLOAD_MAX_FILES} files"):
+        app.add_documents(paths)
+    reply, *_ = app.upload([], None)
+    assert "Choose files" in reply
+
+
+def test_uploads_into_a_collection_are_kept_for_the_next_start(tmp_path, chapter):
+    settings = fake_settings(tmp_path)
+    work = Collection("work", settings)
+    work.add([write(tmp_path, "first.md", "# 第一\n\n第一份文件談北韓核試。\n")])
+    fake = FakeHashEmbedder()
+    app = create_app(assistant=Assistant(collection=work, settings=settings, embedders=[fake]))
+    app.upload([write(tmp_path, "notes.md", NOTES)], ["first"])
+    assert [e.id for e in work.entries()] == ["first", "notes"]
+    again = Assistant(collection=Collection("work", settings), settings=settings, embedders=[fake])
+    assert "四千三百萬元" in again.search("海洋觀測預算", k=1)[0].text
+
+
+def test_the_chat_api_takes_the_documents_to_search(app, tmp_path, chapter):
+    app.upload([write(tmp_path, "notes.md", NOTES)], [chapter.id])
+    data = app.chat_api("預算", [], 3, ["notes"])
+    assert {c["doc_id"] for c in data["citations"]} == {"notes"}
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_pdf_uploaded_in_the_browser_is_cited_with_its_page(browser, real_assistant, real_cache_dir, tmp_path):
+    """The real models and a real browser: upload a three-page Chinese PDF, ask about it, and see
+    the citation name the PDF's section and page."""
+    pdf = write_chinese_pdf(tmp_path / "安全筆記.pdf", outline=True)
+    settings = Settings(cache_dir=real_cache_dir, progress=False)
+    assistant = Assistant(real_assistant.documents, settings, embedders=real_assistant.embedders)
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(120_000)
+    with running(create_app(assistant=assistant)) as url:
+        page.goto(url)
+        page.wait_for_selector("#pqa-question textarea")
+        page.get_by_role("tab", name="文件 Documents").click()
+        page.set_input_files("#pqa-upload input[type=file]", str(pdf))
+        page.wait_for_function("document.querySelector('#pqa-added')?.innerText.includes('Added')")
+        added = page.inner_text("#pqa-added")
+        assert ZH_TITLE in added
+        labels = page.locator("#pqa-documents label").all_inner_texts()
+        assert len(labels) == 2 and any(ZH_TITLE in label for label in labels)
+        page.screenshot(path=str(Path(__file__).parent / "artifacts" / "upload-documents.png"))
+        page.fill("#pqa-question textarea", "北韓何時試射火星十五型洲際彈道飛彈？")
+        page.click("#pqa-ask")
+        page.wait_for_function(
+            "document.querySelectorAll('#pqa-chat .thought-group').length > 0"
+            " && !document.querySelector('#pqa-chat').innerText.includes('Searching…')"
+        )
+        title = page.locator("#pqa-chat .thought-group .title").first.inner_text()
+        assert "二、飛彈試射" in title and "p. 2" in title
+        assert "火星十五型" in page.locator("#pqa-chat .thought-group").first.inner_text()
+        assert ZH_MISSILE[:10] in page.inner_text("#pqa-chat")
+        page.screenshot(path=str(Path(__file__).parent / "artifacts" / "upload-answer.png"))
+    context.close()
