@@ -155,9 +155,12 @@ def _run(args: argparse.Namespace) -> int:
         return _collection_command(args, settings, console)
     assistant = _assistant(args, settings, rebuild=getattr(args, "rebuild", False))
 
+    several = len(assistant.documents) > 1
+
     def show_citation(n: int, c: Any) -> None:
         score = "" if c.score is None else f"  score {c.score:.4f}"
-        console.print(f"[bold cyan][{n}][/] [bold]{c.id}[/]  [dim]{escape(c.location)}{score}[/]")
+        document = f"{c.doc_id} · " if several else ""  # which document, when there are several
+        console.print(f"[bold cyan][{n}][/] [bold]{c.id}[/]  [dim]{escape(document + c.location)}{score}[/]")
         console.print(escape(c.text), style=None)
         console.print()
 
