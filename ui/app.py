@@ -38,6 +38,13 @@ CITED = 5
 """Passages cited under each chat answer."""
 DISPLAY_CHARS = 2000
 """A pasted question longer than this is shown cut (the assistant answers on its own bounded prefix)."""
+ANSWERED_AT_ONCE = 8
+"""Requests each handler (``/chat``, the Ask button, …) answers at once; the others wait in the queue."""
+QUEUE_SIZE = 64
+"""Requests waiting at most; one more is refused at once ("Queue is full"). 32 clients, each waiting
+for its answer, fill 8 slots and 24 places (``benchmarks/results/load.md``)."""
+FAILED_REPLY = "回答時發生錯誤，請再試一次。 Something went wrong while answering; please try again."
+"""What a caller sees when answering raised something other than :class:`QAError` (the log keeps the traceback)."""
 
 EXAMPLES = [
     "川金會在哪一天舉行？",
@@ -195,6 +202,9 @@ class ChatApp:
             answer = self.answer(message or "", history or [], int(k))
         except QAError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
+        except Exception:
+            log.exception("answering %r through /chat failed", str(message)[:200])
+            raise gr.Error(FAILED_REPLY, print_exception=False) from None
         data = answer.to_dict()
         for citation, item in zip(answer.citations, data["citations"], strict=True):
             item["section_path"] = citation.section_path
@@ -223,8 +233,7 @@ class ChatApp:
             return
         except Exception:
             log.exception("answering %r failed", text[:200])
-            reply = "回答時發生錯誤，請再試一次。 Something went wrong while answering; please try again."
-            yield _with_reply(messages, reply, turn)
+            yield _with_reply(messages, FAILED_REPLY, turn)
             return
         limit = self.loader.wait().settings.max_question_chars
         note = ""
@@ -365,7 +374,7 @@ class ChatApp:
     ) -> str:
         """Serve the page; returns its local URL (``block=False`` returns at once, for tests)."""
         self.loader.start()
-        self.blocks.queue(default_concurrency_limit=8, max_size=64)
+        self.blocks.queue(default_concurrency_limit=ANSWERED_AT_ONCE, max_size=QUEUE_SIZE)
         _, url, _ = self.blocks.launch(
             server_name=host,
             server_port=port,
