@@ -46,6 +46,13 @@ UPLOAD_MAX_BYTES = 20_000_000
 """Largest file the chat takes (the server refuses bigger uploads before they reach us)."""
 UPLOAD_MAX_FILES = 10
 """Most files in one upload."""
+ANSWERED_AT_ONCE = 8
+"""Requests each handler (``/chat``, the Ask button, …) answers at once; the others wait in the queue."""
+QUEUE_SIZE = 64
+"""Requests waiting at most; one more is refused at once ("Queue is full"). 32 clients, each waiting
+for its answer, fill 8 slots and 24 places (``benchmarks/results/load.md``)."""
+FAILED_REPLY = "回答時發生錯誤，請再試一次。 Something went wrong while answering; please try again."
+"""What a caller sees when answering raised something other than :class:`QAError` (the log keeps the traceback)."""
 
 EXAMPLES = [
     "川金會在哪一天舉行？",
@@ -264,11 +271,9 @@ class ChatApp:
             self.outline = outline(self.documents)
         return ids
 
-    def chat_api(
-        self, message: str, history: list[str] | None = None, k: int = CITED, documents: list[str] | None = None
-    ) -> dict[str, Any]:
-        """Answer ``message`` (``history``: earlier questions, oldest first) with ``k`` cited passages,
-        from the documents with the ids ``documents`` (default: all of them).
+    def chat_api(self, message: str, history: list[str] | None = None, k: int = CITED) -> dict[str, Any]:
+        """Answer ``message`` (``history``: earlier questions, oldest first) with ``k`` cited passages
+        from every document the chat searches.
 
         Returns ``{"question", "text", "abstained", "language", "citations": [...], "quotes": [...]}``;
         each citation has ``id`` (for ``qa cite``), ``doc_id``, ``doc_title``, ``section``,
@@ -276,9 +281,12 @@ class ChatApp:
         ``page_end`` (the pages of a PDF passage, else ``None``).
         """
         try:
-            answer = self.answer(message or "", history or [], int(k), documents)
+            answer = self.answer(message or "", history or [], int(k))
         except QAError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
+        except Exception:
+            log.exception("answering %r through /chat failed", str(message)[:200])
+            raise gr.Error(FAILED_REPLY, print_exception=False) from None
         data = answer.to_dict()
         for citation, item in zip(answer.citations, data["citations"], strict=True):
             item["section_path"] = citation.section_path
@@ -315,8 +323,7 @@ class ChatApp:
             return
         except Exception:
             log.exception("answering %r failed", text[:200])
-            reply = "回答時發生錯誤，請再試一次。 Something went wrong while answering; please try again."
-            yield _with_reply(messages, reply, turn)
+            yield _with_reply(messages, FAILED_REPLY, turn)
             return
         limit = self.loader.wait().settings.max_question_chars
         note = ""
@@ -516,7 +523,7 @@ class ChatApp:
     ) -> str:
         """Serve the page; returns its local URL (``block=False`` returns at once, for tests)."""
         self.loader.start()
-        self.blocks.queue(default_concurrency_limit=8, max_size=64)
+        self.blocks.queue(default_concurrency_limit=ANSWERED_AT_ONCE, max_size=QUEUE_SIZE)
         _, url, _ = self.blocks.launch(
             server_name=host,
             server_port=port,
