@@ -7,6 +7,10 @@ It has two sources, both tied to the documents themselves:
   English question's "armistice" becomes 停戰 only because the chapter uses 停戰.
 
 Keys are normalised English phrases (lower case, stop words dropped, light plural stem).
+
+When some documents are written in English, the lexicon also goes the other way, for Chinese
+questions about them: CC-CEDICT headwords whose gloss is made of words those documents use
+(視察員 → inspector, inspectors), keyed by the headword in search form.
 """
 
 from __future__ import annotations
@@ -23,6 +27,9 @@ MAX_PHRASE_WORDS = 4
 TERMS_PER_KEY = 4
 _HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _HAN_RUN = re.compile(f"[{_HAN}]+")
+_LATIN_WORD = re.compile(r"[A-Za-z]+")
+MAX_HEADWORD_CHARS = 8
+WORDS_PER_HEADWORD = 8
 _WORD = re.compile(r"[a-z]+|[0-9]+")
 # A Chinese term followed by its English form in parentheses: 康京和 (Kang Kyung-wha).
 _PAIR = re.compile(f"([{_HAN}]{{2,12}})\\s*[（(]\\s*([A-Za-z][A-Za-z0-9 .,'’&/\\-]{{1,80}}?)\\s*[)）]")
@@ -119,11 +126,51 @@ def mine_pairs(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def english_vocabulary(texts: Iterable[str]) -> dict[str, set[str]]:
+    """Stem → the forms it takes in the texts written mostly in English (more Latin words than
+    Chinese characters); stop words and words of one or two letters left out."""
+    stem = _stemmer()
+    vocabulary: dict[str, set[str]] = {}
+    for text in texts:
+        words = _LATIN_WORD.findall(text)
+        if len(words) <= sum(len(run) for run in _HAN_RUN.findall(text)):
+            continue
+        for word in words:
+            word = word.lower()
+            if len(word) > 2 and word not in ENGLISH_STOPWORDS:
+                vocabulary.setdefault(stem(word), set()).add(word)
+    return vocabulary
+
+
+def _english_for_headwords(
+    dictionary: Mapping[str, Sequence[DictionaryEntry]], vocabulary: Mapping[str, set[str]]
+) -> dict[str, list[str]]:
+    """Headword → the documents' English words for it: a gloss counts when every content word of
+    it is in ``vocabulary`` (by stem), and brings every form the documents use."""
+    out: dict[str, list[str]] = {}
+    for term, entries in dictionary.items():
+        if not 2 <= len(term) <= MAX_HEADWORD_CHARS or not _HAN_RUN.fullmatch(term):
+            continue
+        words: list[str] = []
+        for entry in entries:
+            for gloss in entry.glosses:
+                for key in _gloss_keys(gloss):
+                    stems = key.split()
+                    if all(s in vocabulary for s in stems):
+                        words.extend(w for s in stems for w in sorted(vocabulary[s]) if w not in words)
+        if words:
+            out[term] = words[:WORDS_PER_HEADWORD]
+    return out
+
+
 class BilingualLexicon:
-    """English phrases → Chinese terms found in the indexed documents."""
+    """English phrases → Chinese terms found in the indexed documents, and, when some documents
+    are in English, Chinese headwords → the English words those documents use for them."""
 
     def __init__(self, terms: Mapping[str, Sequence[str]] | None = None) -> None:
         self.terms: dict[str, list[str]] = {k: list(v) for k, v in (terms or {}).items() if k and v}
+        self.bridges_to_english = any(_HAN_RUN.match(k) for k in self.terms)
+        """Whether Chinese questions can be carried over to English documents (see :meth:`to_english`)."""
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -155,7 +202,11 @@ class BilingualLexicon:
                     for key in _gloss_keys(gloss):
                         # exact one-word glosses first, longer terms before shorter ones
                         add(key, term, 1.0 + 0.1 * len(key.split()) - 0.01 * len(term))
-        return cls({key: sorted(slot, key=lambda t: (slot[t], t))[:TERMS_PER_KEY] for key, slot in ranked.items()})
+        terms = {key: sorted(slot, key=lambda t: (slot[t], t))[:TERMS_PER_KEY] for key, slot in ranked.items()}
+        vocabulary = english_vocabulary(texts) if dictionary else {}
+        if vocabulary:  # Han keys never meet an English phrase key
+            terms.update(_english_for_headwords(dictionary, vocabulary))  # type: ignore[arg-type]
+        return cls(terms)
 
     def translate(self, text: str) -> list[str]:
         """Chinese terms for the English phrases of ``text``, longest phrases first, no repeats."""
@@ -170,6 +221,25 @@ class BilingualLexicon:
                 if terms:
                     covered[i : i + n] = [True] * n
                     out.extend(t for t in terms if t not in out)
+        return out
+
+    def to_english(self, text: str) -> list[str]:
+        """English words of the documents for the Chinese terms of ``text`` (longest headword first
+        at each place), no repeats; empty when no document is in English."""
+        if not self.bridges_to_english:
+            return []
+        out: list[str] = []
+        for run in _HAN_RUN.findall(normalize_for_search(text)):
+            i = 0
+            while i < len(run):
+                for n in range(min(MAX_HEADWORD_CHARS, len(run) - i), 1, -1):
+                    words = self.terms.get(run[i : i + n])
+                    if words:
+                        out.extend(w for w in words if w not in out)
+                        i += n
+                        break
+                else:
+                    i += 1
         return out
 
     def to_dict(self) -> dict[str, list[str]]:

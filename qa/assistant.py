@@ -179,9 +179,12 @@ class Assistant:
         if not text:
             raise InvalidRequestError("the question is empty; type a question about the document")
         query = analyze(text)
+        lexicon = self.index.lexicon
         if query.language == "en" and self.settings.expand_english:
-            terms = [*self.index.lexicon.translate(query.text), *chinese_dates(query.text)]
+            terms = [*lexicon.translate(query.text), *chinese_dates(query.text)]
             query = replace(query, expansion=tuple(terms))
+        elif query.language != "en" and self.settings.expand_english and lexicon.bridges_to_english:
+            query = replace(query, expansion=tuple(lexicon.to_english(query.search_text)))
         return query
 
     def _notice(self, question: str) -> str:

@@ -61,7 +61,8 @@ class Settings:
     abstain_floor: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_ABSTAIN_FLOOR))
     """Abstain when an embedder's best cosine is below its floor (keys as in ``fusion_weights``)."""
     expand_english: bool = True
-    """Add the documents' Chinese terms for an English question's phrases to its lexical search."""
+    """Add the documents' Chinese terms for an English question's phrases to its search, and, when
+    some documents are in English, their English words for a Chinese question's terms."""
     history_weight: float = 0.5
     """How much the previous question steers retrieval for a follow-up (0 = not at all)."""
     max_question_chars: int = 2000

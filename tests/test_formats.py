@@ -677,6 +677,9 @@ def real_assistant_over_files(files, tmp_path_factory):  # type: ignore[no-untyp
             3,
             "2397",
         ),
+        # Chinese questions about the English PDF (CC-CEDICT carries their terms over)
+        ("國際原子能總署的視察人員何時離開北韓？", "english", ("Nuclear Programme", "Enrichment"), 1, "April 2009"),
+        ("哪一項決議禁止向北韓出口工業機械與車輛？", "english", ("Diplomacy", "Sanctions"), 3, "2397"),
         ("《板門店宣言》是在哪一天簽署的？", "report", ("壹、高峰會", "一、板門店宣言"), None, "板門店和平之家"),
         (
             "What did the Comprehensive Military Agreement create?",

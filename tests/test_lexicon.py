@@ -35,6 +35,28 @@ def test_longer_phrases_win_over_their_words():
     assert lexicon.translate("the Stimson Center report") == ["史汀生研究中心"]
 
 
+def test_chinese_terms_reach_the_words_of_english_documents():
+    dictionary = {
+        "視察員": (DictionaryEntry("視察員", "视察员", ("inspector",)),),
+        "機械": (DictionaryEntry("機械", "机械", ("machinery", "machine")),),
+        "機械化": (DictionaryEntry("機械化", "机械化", ("mechanization",)),),
+        "天氣": (DictionaryEntry("天氣", "天气", ("weather",)),),
+    }
+    english = "Inspectors left in April 2009. Resolution 2397 banned exports of industrial machinery."
+    lexicon = BilingualLexicon.build(["北韓核試的中文筆記。", english], dictionary)
+    assert lexicon.bridges_to_english
+    assert lexicon.to_english("视察员何时离开？") == ["inspectors"]  # Simplified too; the form the text uses
+    assert lexicon.to_english("禁止出口哪些機械？") == ["machinery"]
+    assert lexicon.to_english("今天天氣如何？") == []  # "weather" is not in the English text
+    assert lexicon.translate("When did the inspectors leave?") == []  # English keys are not Chinese ones
+
+
+def test_without_english_documents_chinese_questions_are_left_alone(chapter):
+    lexicon = BilingualLexicon.build([chapter.text], load_cedict())
+    assert not lexicon.bridges_to_english
+    assert lexicon.to_english("國際原子能總署的視察員何時離開北韓？") == []
+
+
 def test_the_chapter_lexicon_carries_english_questions_over(chapter):
     lexicon = BilingualLexicon.build([chapter.text], load_cedict())
     assert {"韓戰", "停戰"} <= set(lexicon.translate("Which anniversary of the Korean War armistice fell in 2018?"))
