@@ -9,7 +9,7 @@ Scoring is ``qa.evaluation``'s, as ../shared/eval/README.md gives it. The refere
 in the same run on the same machine: on the dev set the two plain pipelines of that README (500/50
 chunks; e5 + flat FAISS, and e5 + USE + character-bigram BM25 with equal RRF); on DRCD the members
 of our own index alone (BM25, USE, e5) and their unweighted RRF. The first DRCD run embeds 1,000
-paragraphs (about 20 minutes on 2 cores); the embedding cache (``--cache-dir``) makes reruns fast.
+paragraphs (about 6 minutes on 2 cores); the embedding cache (``--cache-dir``) makes reruns fast.
 """
 
 from __future__ import annotations
