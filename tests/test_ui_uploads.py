@@ -38,8 +38,9 @@ def final(app: ChatApp, message: str, documents=None):  # type: ignore[no-untype
 
 
 def test_an_uploaded_file_is_searched_beside_the_chapter(app, tmp_path, chapter):
-    message, chosen, sections, files = app.upload([write(tmp_path, "notes.md", NOTES)], [chapter.id])
+    message, chosen, sections, files, status = app.upload([write(tmp_path, "notes.md", NOTES)], [chapter.id])
     assert "會議筆記 · notes" in message and files is None
+    assert f"{len(app.loader.wait().passages)} passages" in status  # the status line counts the new ones
     assert [value for _, value in chosen["choices"]] == [chapter.id, "notes"]
     assert chosen["value"] == [chapter.id, "notes"]
     assert any("預算" in label for label, _ in sections["choices"])  # the outline lists its sections
@@ -54,7 +55,7 @@ def test_choosing_documents_limits_what_a_question_searches(app, tmp_path, chapt
     app.upload([write(tmp_path, "notes.md", NOTES)], [chapter.id])
     messages, *_ = final(app, "預算", [chapter.id])
     sources = [m for m in messages if getattr(m, "metadata", None)]
-    assert sources and all("notes" not in m.metadata["title"] for m in sources)
+    assert sources and all(m.metadata["title"].split("\\] ", 1)[1].startswith(chapter.title) for m in sources)
     messages, *_ = final(app, "預算", [])
     assert "Choose at least one document" in messages[-1].content
 
@@ -62,7 +63,7 @@ def test_choosing_documents_limits_what_a_question_searches(app, tmp_path, chapt
 def test_the_same_file_twice_is_one_document(app, tmp_path, chapter):
     path = write(tmp_path, "notes.md", NOTES)
     app.upload([path], [chapter.id])
-    _, chosen, _, _ = app.upload([path], [chapter.id, "notes"])
+    _, chosen, _, _, _ = app.upload([path], [chapter.id, "notes"])
     assert [value for _, value in chosen["choices"]] == [chapter.id, "notes"]
 
 
@@ -77,7 +78,7 @@ def test_the_same_file_twice_is_one_document(app, tmp_path, chapter):
 )
 def test_a_bad_upload_is_refused_and_nothing_changes(app, tmp_path, chapter, name, data, message):
     good = write(tmp_path, "notes.md", NOTES)
-    reply, chosen, sections, files = app.upload([good, write(tmp_path, name, data)], [chapter.id])
+    reply, chosen, sections, files, _ = app.upload([good, write(tmp_path, name, data)], [chapter.id])
     reply = reply.replace("\\", "")  # Markdown escapes
     assert "Could not add" in reply and message.split(":")[0] in reply
     assert str(tmp_path) not in reply  # the server's upload folder is not shown
@@ -142,7 +143,8 @@ def test_a_pdf_uploaded_in_the_browser_is_cited_with_its_page(browser, real_assi
             " && !document.querySelector('#pqa-chat').innerText.includes('Searching…')"
         )
         title = page.locator("#pqa-chat .thought-group .title").first.inner_text()
-        assert "二、飛彈試射" in title and "p. 2" in title
+        assert f"{ZH_TITLE} · 壹、核武發展 › 二、飛彈試射 · p. 2" in title  # the document, its section, the page
+        assert "Ready: " in page.inner_text("#pqa-status") and "55 passages" not in page.inner_text("#pqa-status")
         assert "火星十五型" in page.locator("#pqa-chat .thought-group").first.inner_text()
         assert ZH_MISSILE[:10] in page.inner_text("#pqa-chat")
         page.screenshot(path=str(Path(__file__).parent / "artifacts" / "upload-answer.png"))

@@ -29,7 +29,7 @@ from qa.assistant import MAX_K, Assistant
 from qa.collection import Collection
 from qa.config import Settings
 from qa.errors import QAError
-from qa.model import Answer, Quote, Section, outline
+from qa.model import Answer, Citation, Quote, Section, outline
 from ui import render
 
 log = logging.getLogger(__name__)
@@ -332,15 +332,20 @@ class ChatApp:
                 f"（問題過長：只以前 {limit:,} 字回答。 The question was answered on its first {limit:,} characters.）"
             )
         messages.append(gr.ChatMessage(role="assistant", content=render.answer_markdown(answer, note)))
+        several = len(self.documents) > 1  # then each source names its document
+
+        def title(n: int, citation: Citation) -> str:
+            return render.source_title(n, citation, document=several)
+
         for n, citation in enumerate(answer.citations, start=1):
             messages.append(
                 gr.ChatMessage(
                     role="assistant",
                     content=render.source_markdown(citation, answer.quotes),
                     # sources holding an answering sentence open, the others start folded
-                    metadata={"title": render.source_title(n, citation)}
+                    metadata={"title": title(n, citation)}
                     if any(q.citation_id == citation.id for q in answer.quotes)
-                    else {"title": render.source_title(n, citation), "status": "done"},
+                    else {"title": title(n, citation), "status": "done"},
                 )
             )
         quotes: dict[str, list[Quote]] = {}
@@ -377,10 +382,11 @@ class ChatApp:
 
     def upload(self, files: Any, chosen: Sequence[str] | None, progress: Any = None) -> tuple[Any, ...]:
         """Index uploaded files, with a progress bar; outputs: the message, the document checkboxes
-        (the new ones chosen too), the outline, the file box (emptied)."""
+        (the new ones chosen too), the outline, the file box (emptied), the status line."""
         paths = _upload_paths(files)
+        unchanged = (gr.update(), gr.update(), None, gr.update())
         if not paths:
-            return render.markdown_text("請選擇要加入的檔案。 Choose files to add."), gr.update(), gr.update(), None
+            return render.markdown_text("請選擇要加入的檔案。 Choose files to add."), *unchanged
 
         def report(stage: str, done: int, total: int) -> None:
             if progress is not None and total:
@@ -389,11 +395,11 @@ class ChatApp:
         try:
             ids = self.add_documents(paths, report)
         except QAError as exc:
-            return render.markdown_text(f"無法加入 Could not add: {exc}"), gr.update(), gr.update(), None
+            return render.markdown_text(f"無法加入 Could not add: {exc}"), *unchanged
         except Exception:
             log.exception("adding %s failed", paths)
             reply = "加入文件時發生錯誤。 Something went wrong while adding the files."
-            return reply, gr.update(), gr.update(), None
+            return reply, *unchanged
         indexed = {d.id: d for d in self.loader.wait().indexed_documents()}
         keep = set(chosen or []) | set(ids)
         added = "; ".join(f"{indexed[i].title} · {i} ({indexed[i].passages} passages)" for i in ids if i in indexed)
@@ -403,6 +409,7 @@ class ChatApp:
             gr.update(choices=_document_choices(self.documents), value=[d.id for d in self.documents if d.id in keep]),
             gr.update(choices=_outline_choices(self.outline), value=None),
             None,
+            render.markdown_text(self.loader.status()),
         )
 
     def status(self) -> tuple[Any, Any]:
@@ -489,7 +496,11 @@ class ChatApp:
                 return self.upload(files_, chosen_, progress)
 
             files.upload(
-                upload, [files, chosen], [added, chosen, sections, files], api_visibility="private", concurrency_limit=1
+                upload,
+                [files, chosen],
+                [added, chosen, sections, files, status],
+                api_visibility="private",
+                concurrency_limit=1,
             )
             ask = {"fn": self.respond, "inputs": [box, chatbot, turn, chosen], "outputs": [chatbot, box, cited, turn]}
             box.submit(**ask, api_visibility="private")

@@ -51,10 +51,12 @@ def _highlighted(citation: Citation, quotes: Iterable[Quote]) -> str:
     return "".join(out)
 
 
-def source_title(marker: int, citation: Citation) -> str:
-    """``[1] 貳、… › 二、… · p1a2b3c4``, with ``· p. 3`` before the id for a PDF; escaped: Gradio
-    renders a thought's title as Markdown and HTML."""
-    return f"\\[{marker}\\] {markdown_text(citation.location)} · {citation.id}"
+def source_title(marker: int, citation: Citation, *, document: bool = False) -> str:
+    """``[1] 貳、… › 二、… · p1a2b3c4``, with ``· p. 3`` before the id for a PDF and, with
+    ``document``, the document's title first; escaped: Gradio renders a thought's title as Markdown
+    and HTML."""
+    where = f"{citation.doc_title} · {citation.location}" if document and citation.section else citation.location
+    return f"\\[{marker}\\] {markdown_text(where)} · {citation.id}"
 
 
 def source_markdown(citation: Citation, quotes: Sequence[Quote]) -> str:
