@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from gradio_client import Client  # noqa: E402
 from gradio_client.utils import QueueError  # noqa: E402
-from speed import percentiles  # noqa: E402
+from report import percentiles, publish  # noqa: E402
 
 from qa import Assistant, Settings  # noqa: E402
 from qa.evaluation import load_questions  # noqa: E402
@@ -411,11 +411,7 @@ def main() -> None:
         finally:
             server.stop()
     command = f"python benchmarks/load.py --clients {args.clients} --requests {args.requests}"
-    text = table(results, overhead, ready_s, server_errors, command)
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, "utf-8")
+    publish(table(results, overhead, ready_s, server_errors, command), args.out)
 
 
 if __name__ == "__main__":

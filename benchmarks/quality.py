@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from reference import ReferencePipeline  # noqa: E402
+from report import publish  # noqa: E402
 
 from qa import Assistant, Settings  # noqa: E402
 from qa.config import default_cache_dir  # noqa: E402
@@ -228,11 +229,7 @@ def main() -> None:
         parts += ["", "### fusion-weight grid", "", *(f"- {line}" for line in weight_grid(questions, settings))]
     if not args.skip_drcd:
         parts += ["", drcd_section(settings, args.drcd_sample, args.seed)]
-    text = "\n".join(parts) + "\n"
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, "utf-8")
+    publish("\n".join(parts) + "\n", args.out)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from report import publish  # noqa: E402
+
 from corpus import load_default_document  # noqa: E402
 from index import store  # noqa: E402
 
@@ -180,11 +182,7 @@ def main() -> None:
     for r in rows:
         kind = "exact (flat)" if r["dense kind"] else f"HNSW M={store.HNSW_NEIGHBOURS} ef={store.HNSW_EF_SEARCH}"
         lines.append("| " + " | ".join(f.format(r[k]) for k, f in COLUMNS) + f" | {kind} |")
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, "utf-8")
+    publish("\n".join(lines) + "\n", args.out)
     if args.plot:
         args.plot.parent.mkdir(parents=True, exist_ok=True)
         plot(rows, args.plot)

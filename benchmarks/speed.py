@@ -20,12 +20,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from reference import ReferencePipeline  # noqa: E402
+from report import percentiles, publish  # noqa: E402
 
 from qa import Assistant, Settings  # noqa: E402
 from qa.evaluation import load_drcd, load_questions, sample_questions  # noqa: E402
@@ -51,35 +53,27 @@ def measure(command: list[str]) -> tuple[float, float]:
     return float(wall), int(rss) / 1024
 
 
-def percentiles(values: list[float]) -> tuple[float, float]:
-    ordered = sorted(values)
-    return statistics.median(ordered), ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-
-
-def warm_latency(questions: list[str], cache: Path) -> tuple[float, float]:
-    assistant = Assistant(settings=Settings(cache_dir=cache, progress=False))
-    for q in questions[:5]:
-        assistant.ask(q)
+def latencies(ask: Callable[[str], object], questions: list[str], warm: int = 5) -> tuple[float, float]:
+    """p50 / p95 milliseconds of ``ask(question)`` over ``questions``, after ``warm`` unmeasured calls."""
+    for q in questions[:warm]:
+        ask(q)
     times = []
     for q in questions:
         t = time.perf_counter()
-        assistant.ask(q)
+        ask(q)
         times.append(1000 * (time.perf_counter() - t))
     return percentiles(times)
+
+
+def warm_latency(questions: list[str], cache: Path) -> tuple[float, float]:
+    return latencies(Assistant(settings=Settings(cache_dir=cache, progress=False)).ask, questions)
 
 
 def reference_latency(questions: list[str]) -> tuple[float, float, float]:
     """The naive reference (``benchmarks/reference.py``): its build time (models already loaded)
     and its search p50 / p95."""
     reference = ReferencePipeline()
-    for q in questions[:5]:
-        reference.fused(q)
-    times = []
-    for q in questions:
-        t = time.perf_counter()
-        reference.fused(q)
-        times.append(1000 * (time.perf_counter() - t))
-    return (reference.build_s, *percentiles(times))
+    return (reference.build_s, *latencies(reference.fused, questions))
 
 
 def drcd_corpus(cache: Path, n: int = 300) -> list[tuple[str, str, str, str]]:
@@ -92,21 +86,9 @@ def drcd_corpus(cache: Path, n: int = 300) -> list[tuple[str, str, str, str]]:
     t = time.perf_counter()
     assistant = Assistant(documents, settings)
     build_s = time.perf_counter() - t
-    for q in asked[:5]:
-        assistant.ask(q)
-    times = []
-    for q in asked:
-        t = time.perf_counter()
-        assistant.ask(q)
-        times.append(1000 * (time.perf_counter() - t))
-    p50, p95 = percentiles(times)
+    p50, p95 = latencies(assistant.ask, asked)
     reference = ReferencePipeline(texts=[d.text for d in documents])
-    ref_times = []
-    for q in asked:
-        t = time.perf_counter()
-        reference.fused(q)
-        ref_times.append(1000 * (time.perf_counter() - t))
-    r50, r95 = percentiles(ref_times)
+    r50, r95 = latencies(reference.fused, asked, warm=0)
     n_passages = len(assistant.passages)
     return [
         (
@@ -227,11 +209,7 @@ def main() -> None:
         "|---|---|---|---|",
         *(f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows),
     ]
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text, "utf-8")
+    publish("\n".join(lines) + "\n", args.out)
 
 
 if __name__ == "__main__":
