@@ -12,6 +12,7 @@ import numpy as np
 
 from corpus.loading import DocumentLoader, load_default_document
 from corpus.model import Document
+from corpus.parsing import CONTROL_CHARACTERS, INVISIBLE_CHARACTERS
 from index.chunking import ChunkSplitter, Passage
 from index.embedders import BUNDLED_EMBEDDERS, Embedder, load_embedder
 from index.embedding_cache import EmbeddingCache, ProgressCallback
@@ -37,8 +38,8 @@ from qa.retrieval import (
 )
 from qa.threads import one_openmp_thread
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_INVISIBLE = re.compile(r"[\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+_CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
+_INVISIBLE = re.compile(f"[{INVISIBLE_CHARACTERS}]")
 """Zero-width, soft-hyphen and bidi-control characters: dropped from questions so that 川\u200b普 is 川普."""
 MAX_K = 100
 SENTENCE_EMBEDDER = "use"
@@ -187,13 +188,14 @@ class Assistant:
             query = replace(query, expansion=tuple(lexicon.to_english(query.search_text)))
         return query
 
-    def _notice(self, question: str) -> str:
-        """What the reader should know about how ``question`` was taken (empty if nothing)."""
+    def notice(self, question: str) -> str:
+        """What the reader should know about how ``question`` is taken (empty if nothing): that a
+        question longer than ``settings.max_question_chars`` is searched on its first characters."""
         limit = self.settings.max_question_chars
-        n = len(question.strip())
+        n = len(question.strip()) if isinstance(question, str) else 0
         if n <= limit:
             return ""
-        return f"The question is {n:,} characters long; it was answered on its first {limit:,}."
+        return f"The question is {n:,} characters long; only its first {limit:,} were used."
 
     @staticmethod
     def _check_k(k: int) -> int:
@@ -310,7 +312,7 @@ class Assistant:
         query = self._query(question)
         with one_openmp_thread():
             answer = self._answer(query, k, history, None, doc_ids)
-        notice = self._notice(question)
+        notice = self.notice(question)
         return replace(answer, notice=notice) if notice else answer
 
     def ask_many(self, questions: Sequence[str], k: int = 5, *, documents: Sequence[str] | None = None) -> list[Answer]:
@@ -329,7 +331,7 @@ class Assistant:
                 self._answer(query, k, (), {key: batch[i] for key, batch in batches.items()}, doc_ids)
                 for i, query in enumerate(queries)
             ]
-        return [replace(a, notice=self._notice(q)) for a, q in zip(answers, questions, strict=True)]
+        return [replace(a, notice=self.notice(q)) for a, q in zip(answers, questions, strict=True)]
 
     def _answer(
         self,

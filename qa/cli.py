@@ -184,12 +184,9 @@ def _run(args: argparse.Namespace) -> int:
                 show_citation(n, c)
     elif args.command == "search":
         results = assistant.search(args.query, k=args.k, documents=args.only)
-        if len(args.query.strip()) > settings.max_question_chars:
-            print(
-                f"qa: note: the query is {len(args.query.strip()):,} characters long; "
-                f"it was searched on its first {settings.max_question_chars:,}.",
-                file=sys.stderr,
-            )
+        notice = assistant.notice(args.query)
+        if notice:
+            print(f"qa: note: {notice}", file=sys.stderr)
         if args.json:
             _print_json([c.to_dict() for c in results])
             return 0
@@ -344,10 +341,8 @@ def _serve(args: argparse.Namespace, settings: Settings, console: Any) -> int:
     if args.doc and args.collection is not None:
         raise ValueError("give --doc or --collection, not both")
     documents = DocumentLoader().run(args.doc) if args.doc else None
-    collection = None
-    if args.collection is not None:  # the chat's uploads are added to it
-        collection = Collection(args.collection, settings)
-        collection.documents()  # CollectionError now, in one line, if it has none
+    # the chat's uploads are added to the collection; create_app reads it (CollectionError if empty)
+    collection = Collection(args.collection, settings) if args.collection is not None else None
     if not 0 < args.port < 65536:
         raise ValueError(f"--port must be between 1 and 65535, got {args.port}")
     from ui.app import create_app  # Gradio loads only for this command

@@ -113,7 +113,8 @@ def _write_atomically(path: Path, text: str) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _unique_id(wanted: str, taken: set[str]) -> str:
+def unique_id(wanted: str, taken: set[str]) -> str:
+    """``wanted``, or ``wanted-2``, ``wanted-3`` … whichever is not ``taken`` first."""
     if wanted not in taken:
         return wanted
     n = 2
@@ -296,7 +297,7 @@ class Collection:
                 result.append(by_hash[item.content_hash])
                 continue
             entry = DocumentEntry(
-                id=_unique_id(item.document.id, taken),
+                id=unique_id(item.document.id, taken),
                 title=item.document.title,
                 path=str(item.source),
                 suffix=item.source.suffix.lower(),

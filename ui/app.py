@@ -26,7 +26,7 @@ from corpus.model import Document
 from index.embedding_cache import ProgressCallback
 from index.errors import IndexBuildError
 from qa.assistant import MAX_K, Assistant
-from qa.collection import Collection
+from qa.collection import Collection, unique_id
 from qa.config import Settings
 from qa.errors import QAError
 from qa.model import Answer, Citation, Quote, Section, outline
@@ -226,11 +226,8 @@ class ChatApp:
     def answer(
         self, message: str, history: Sequence[str] = (), k: int = CITED, documents: Sequence[str] | None = None
     ) -> Answer:
-        """``documents``: the ids to search (``None``: all); choosing every one is the same as all."""
-        assistant = self.loader.wait()
-        if documents is not None and set(documents) == {d.id for d in assistant.documents}:
-            documents = None
-        return assistant.ask(message, k=k, history=list(history)[-1:], documents=documents)
+        """``documents``: the ids to search (``None``: all)."""
+        return self.loader.wait().ask(message, k=k, history=list(history)[-1:], documents=documents)
 
     def add_documents(self, paths: Sequence[str], progress: ProgressCallback | None = None) -> list[str]:
         """Index the files at ``paths`` beside the documents already searched; returns their ids.
@@ -325,9 +322,9 @@ class ChatApp:
             log.exception("answering %r failed", text[:200])
             yield _with_reply(messages, FAILED_REPLY, turn)
             return
-        limit = self.loader.wait().settings.max_question_chars
         note = ""
-        if len(text.strip()) > limit:
+        if answer.notice:  # a long question, answered on its first characters
+            limit = self.loader.wait().settings.max_question_chars
             note = render.markdown_text(
                 f"（問題過長：只以前 {limit:,} 字回答。 The question was answered on its first {limit:,} characters.）"
             )
@@ -562,15 +559,12 @@ def create_app(
     (uploads are added to it), or a ready ``assistant``."""
     if assistant is not None:
         return ChatApp(AssistantLoader.ready_made(assistant), assistant.documents, collection=assistant.collection)
-    if collection is not None:
+    if collection is not None:  # read once, here: CollectionError at once if it has no documents
         docs = tuple(collection.documents())
-        return ChatApp(
-            AssistantLoader(lambda progress: Assistant(collection=collection, settings=settings, progress=progress)),
-            docs,
-            collection=collection,
-        )
-    docs = tuple(documents) if documents else (load_default_document(),)
-    return ChatApp(AssistantLoader(lambda progress: Assistant(docs, settings, progress=progress)), docs)
+    else:
+        docs = tuple(documents) if documents else (load_default_document(),)
+    loader = AssistantLoader(lambda progress: Assistant(docs, settings, progress=progress))
+    return ChatApp(loader, docs, collection=collection)
 
 
 def _merged(documents: Sequence[Document], added: Sequence[Document]) -> tuple[list[Document], list[str]]:
@@ -584,10 +578,7 @@ def _merged(documents: Sequence[Document], added: Sequence[Document]) -> tuple[l
         if document.content_hash in by_hash:
             ids.append(by_hash[document.content_hash])
             continue
-        doc_id, n = document.id, 1
-        while doc_id in taken:
-            n += 1
-            doc_id = f"{document.id}-{n}"
+        doc_id = unique_id(document.id, taken)
         document = replace(document, id=doc_id)
         merged.append(document)
         taken.add(doc_id)

@@ -12,10 +12,11 @@ import re
 from collections.abc import Iterable, Sequence
 
 from corpus.model import SECTION_SEPARATOR
+from corpus.parsing import CONTROL_CHARACTERS, INVISIBLE_CHARACTERS
 from qa.model import Answer, Citation, PassageContext, Quote, Section
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")
-_INVISIBLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+_INVISIBLE = re.compile(f"[{CONTROL_CHARACTERS}{INVISIBLE_CHARACTERS}]")
 
 
 def plain(text: str) -> str:
