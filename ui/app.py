@@ -192,9 +192,9 @@ def _document_choices(documents: Sequence[Document]) -> list[tuple[str, str]]:
 
 
 def _upload_paths(files: Any) -> list[str]:
-    """Paths of the files Gradio received (``type="filepath"`` gives strings; older ones objects)."""
-    items = files if isinstance(files, list | tuple) else [files] if files else []
-    return [str(getattr(f, "path", None) or getattr(f, "name", None) or f) for f in items if f]
+    """Paths of the files Gradio received (``type="filepath"``: one path, or a list of them)."""
+    items = [files] if isinstance(files, str) else list(files or [])
+    return [str(f) for f in items if f]
 
 
 class ChatApp:
