@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -70,15 +71,22 @@ def load_cedict() -> dict[str, tuple[DictionaryEntry, ...]]:
     return {term: tuple(entries) for term, entries in by_term.items()}
 
 
-@functools.cache
+_THREAD = threading.local()
+
+
 def _stemmer() -> Callable[[str], str]:
-    try:
-        import snowballstemmer
-    except ImportError as exc:
-        raise MissingPackageError(
-            f"the English–Chinese lexicon needs the snowballstemmer package ({exc}): pip install snowballstemmer"
-        ) from exc
-    return snowballstemmer.stemmer("english").stemWord  # type: ignore[no-any-return]
+    """This thread's English stemmer: a Snowball stemmer keeps the word it works on in itself, so
+    one shared by the chat's concurrent questions mixes their words up (or raises)."""
+    stem = getattr(_THREAD, "stem", None)
+    if stem is None:
+        try:
+            import snowballstemmer
+        except ImportError as exc:
+            raise MissingPackageError(
+                f"the English–Chinese lexicon needs the snowballstemmer package ({exc}): pip install snowballstemmer"
+            ) from exc
+        stem = _THREAD.stem = snowballstemmer.stemmer("english").stemWord
+    return stem  # type: ignore[no-any-return]
 
 
 @functools.cache

@@ -1,5 +1,7 @@
 """The English → Chinese lexicon: pairs the documents write, and CC-CEDICT entries they use."""
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from index.lexicon import BilingualLexicon, DictionaryEntry, english_words, load_cedict, mine_pairs
@@ -16,6 +18,13 @@ def test_pairs_written_in_the_text_are_mined():
 def test_english_words_are_stemmed_so_forms_meet():
     assert english_words("compensation") == english_words("compensate")
     assert english_words("the deployments of a missile") == english_words("deployment missiles")
+
+
+def test_stemming_is_safe_when_questions_arrive_at_once():
+    text = " ".join(["compensation denuclearization deployments negotiations inspectors agreements"] * 50)
+    expected = english_words(text)
+    with ThreadPoolExecutor(8) as pool:  # one shared Snowball stemmer mixed words up here, or raised
+        assert all(words == expected for words in pool.map(lambda _: english_words(text), range(200)))
 
 
 def test_only_dictionary_terms_the_documents_use_enter_the_lexicon():
