@@ -38,6 +38,9 @@ _PAIR = re.compile(f"([{_HAN}]{{2,12}})\\s*[（(]\\s*([A-Za-z][A-Za-z0-9 .,'’&
 _TERM_BREAKS = frozenset("的與和及在對由將為是於向、稱指以")
 # Gloss words that say what kind of entry it is rather than what it means.
 _GLOSS_NOISE = frozenset({"surname", "abbr", "tw", "pr", "lit", "fig", "sb", "sth", "etc", "variant", "old", "name"})
+# A gloss that names a person: "Moon Jae-in (1953-), …", "(Tw) Vladimir Putin (1952-)", "Bolton (name)".
+_PERSON_GLOSS = re.compile(r"^(?:\(\w+\)\s*)?([A-Z][a-z]+(?:[ -][A-Za-z][a-z]*){0,3})\s*\((?:c\.\s*)?(?:\d{4}|name\))")
+_HYPHENATED = re.compile(r"\b([A-Za-z]+)-([A-Za-z]+)\b")
 
 
 class DictionaryEntry(NamedTuple):
@@ -101,14 +104,27 @@ def english_words(text: str) -> list[str]:
 
 
 def _gloss_keys(gloss: str) -> list[str]:
+    """Phrase keys of a dictionary gloss; a hyphenated word also keys joined ("to de-nuclearize"
+    meets "denuclearization")."""
     gloss = re.sub(r"\([^)]*\)|\[[^\]]*\]|\bCL:.*", " ", gloss)
     gloss = re.sub(r"^\s*(to|a|an|the)\s+", "", gloss.strip(), flags=re.I)
     keys = []
     for part in gloss.split(","):
-        words = [w for w in english_words(part) if w not in _gloss_noise() and not w.isdigit()]
-        if 1 <= len(words) <= 3:
-            keys.append(" ".join(words))
+        for form in dict.fromkeys((part, _HYPHENATED.sub(r"\1\2", part))):
+            words = [w for w in english_words(form) if w not in _gloss_noise() and not w.isdigit()]
+            if 1 <= len(words) <= 3 and " ".join(words) not in keys:
+                keys.append(" ".join(words))
     return keys
+
+
+def _name_keys(gloss: str) -> list[str]:
+    """The first and last word of a person's name glossed as one ("Moon Jae-in (1953-)" → "moon",
+    "jaein"), so that a question naming only "Moon" or "Putin" meets them."""
+    match = _PERSON_GLOSS.match(gloss)
+    if not match:
+        return []
+    names = [w.replace("-", "") for w in match.group(1).split()]
+    return list(dict.fromkeys(k for w in (names[0], names[-1]) for k in english_words(w)[:1]))
 
 
 def _han_substrings(texts: Iterable[str], longest: int) -> set[str]:
@@ -210,6 +226,8 @@ class BilingualLexicon:
                     for key in _gloss_keys(gloss):
                         # exact one-word glosses first, longer terms before shorter ones
                         add(key, term, 1.0 + 0.1 * len(key.split()) - 0.01 * len(term))
+                    for key in _name_keys(gloss):
+                        add(key, term, 1.5 - 0.01 * len(term))  # after the words' own entries
         terms = {key: sorted(slot, key=lambda t: (slot[t], t))[:TERMS_PER_KEY] for key, slot in ranked.items()}
         vocabulary = english_vocabulary(texts) if dictionary else {}
         if vocabulary:  # Han keys never meet an English phrase key

@@ -13,6 +13,7 @@ from index.sentences import sentence_spans
 from index.tokenize import tokenize
 from qa.language import AnalyzedQuery, Language
 from qa.model import Answer, Citation, Quote
+from qa.references import asks_for_source, is_reference
 
 # What kind of answer a question asks for, by its question words, and what such an answer looks like.
 _ASKS_DATE = re.compile(r"哪一?天|何時|何时|什麼時候|什么时候|幾月|几月|哪一?年|日期|\bwhen\b|\bwhat date\b", re.I)
@@ -22,19 +23,9 @@ _NUMBER = re.compile(r"\d")
 ANSWER_TYPE_BONUS = 0.3
 
 
-# Headings and bibliographic references are not answers, unless the question asks for a source.
-_ASKS_SOURCE = re.compile(
-    r"出自|來源|来源|引自|援引|哪家媒|報導|报道|\bsources?\b|according to|reported|\bcited?\b", re.I
-)
-_REFERENCE = re.compile(r"^(援引自|引自|參見|参见|資料來源|资料来源|同註|同注)|https?://")
-
-
 def _is_heading(sentence: Sentence) -> bool:
+    """Headings are not answers (nor are bibliographic references, unless a source is asked for)."""
     return sentence.text in sentence.citation.section
-
-
-def _is_reference(sentence: Sentence) -> bool:
-    return bool(_REFERENCE.search(sentence.text))
 
 
 NO_ANSWER: dict[Language, str] = {
@@ -135,7 +126,7 @@ class ExtractiveAnswerer:
             return Answer(query.text, NO_ANSWER[query.language], True, tuple(citations), (), query.language)
         sentences = [s for rank, c in enumerate(citations[: self.passages]) for s in split_sentences(c, rank)]
         prose = [
-            s for s in sentences if not _is_heading(s) and (_ASKS_SOURCE.search(query.text) or not _is_reference(s))
+            s for s in sentences if not _is_heading(s) and (asks_for_source(query.text) or not is_reference(s.text))
         ]
         sentences = prose or sentences
         scores = self._scores(query, sentences, query_vector, sentence_vectors)

@@ -29,6 +29,7 @@ from qa.retrieval import (
     LEXICAL,
     SENTENCES,
     DenseRetriever,
+    EvidenceAdjuster,
     Hit,
     LexicalRetriever,
     RankFuser,
@@ -128,6 +129,12 @@ class Assistant:
         self._sentence_lexical = SentenceLexicalRetriever(self.index, self.settings.candidates)
         fuser = ScoreFuser if self.settings.fusion == "score" else RankFuser
         self._fuser = fuser(self.settings.fusion_weights, k=self.settings.rrf_k)
+        self._evidence = EvidenceAdjuster(
+            [p.content for p in self.index.passages],
+            date_weight=self.settings.date_weight,
+            reference_penalty=self.settings.reference_penalty,
+            source_boost=self.settings.source_boost,
+        )
         sentence_embedder = next(
             (e for k, e in zip(self._keys, self.embedders, strict=True) if k == SENTENCE_EMBEDDER), None
         )
@@ -242,7 +249,7 @@ class Assistant:
         """
         depth = max(k, self.settings.candidates)
         rankings, vectors = self._rankings(query, depth, vectors, doc_ids)
-        fused = self._fuser.run(rankings, query.language)
+        fused = self._fuse(query, rankings)
         previous = self._previous_question(history)
         if previous is None or self.settings.history_weight == 0 or not refers_back(query.text):
             return fused, rankings, vectors
@@ -254,7 +261,7 @@ class Assistant:
         )
         joined_rankings, _ = self._rankings(joined, depth, None, doc_ids)
         scores = {h.row: h.score for h in fused}
-        for hit in self._fuser.run(joined_rankings, query.language):
+        for hit in self._fuse(joined, joined_rankings):
             scores[hit.row] = scores.get(hit.row, 0.0) + self.settings.history_weight * hit.score
         best = {
             key: max(hits[:1] + joined_rankings[key][:1], key=lambda h: h.score, default=None)
@@ -262,6 +269,10 @@ class Assistant:
         }
         merged = [Hit(r, s) for r, s in sorted(scores.items(), key=lambda item: (-item[1], item[0]))]
         return merged, {key: [h] if h else [] for key, h in best.items()}, vectors
+
+    def _fuse(self, query: AnalyzedQuery, rankings: dict[str, list[Hit]]) -> list[Hit]:
+        """The retrievers' rankings fused, then adjusted for the dates and references passages hold."""
+        return self._evidence.run(query, self._fuser.run(rankings, query.language))
 
     def _previous_question(self, history: Sequence[str]) -> AnalyzedQuery | None:
         if isinstance(history, str) or not all(isinstance(h, str) for h in history):

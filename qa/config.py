@@ -58,6 +58,13 @@ class Settings:
     rrf_k: int = 60
     candidates: int = 50
     """How many passages each retriever returns to the fusion."""
+    date_weight: float = 2.0
+    """How much a passage gains for mentioning the question's dates (see ``qa.retrieval.DateMatcher``);
+    calibrated on dev.jsonl and a DRCD sample other than the one reported."""
+    reference_penalty: float = 0.25
+    """How much a passage of bibliographic references loses, unless the question asks for a source."""
+    source_boost: float = 1.0
+    """How much a passage of references gains when the question asks for a source ("出自哪家媒體")."""
     abstain_floor: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_ABSTAIN_FLOOR))
     """Abstain when an embedder's best cosine is below its floor (keys as in ``fusion_weights``)."""
     expand_english: bool = True
@@ -77,6 +84,8 @@ class Settings:
             raise ValueError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
         if self.candidates < 1:
             raise ValueError("candidates must be at least 1")
+        if min(self.date_weight, self.reference_penalty, self.source_boost) < 0:
+            raise ValueError("date_weight, reference_penalty and source_boost must be non-negative")
         if self.history_weight < 0:
             raise ValueError("history_weight must be non-negative")
         if self.max_question_chars < 1:

@@ -1,0 +1,39 @@
+"""Bibliographic references: sentences that say where something was published, not what happened.
+
+A reference rarely answers a question, unless the question asks for a source ("出自哪家媒體",
+"according to which report"); retrieval and the answer picker both tell the two apart.
+"""
+
+from __future__ import annotations
+
+import re
+
+from index.sentences import sentence_spans
+
+_REFERENCE = re.compile(
+    r"^(援引自|引自|參見|参见|資料來源|资料来源|同註|同注)"  # a footnote that cites
+    r"|https?://"  # a web address
+    r"|[“\"][^”\"]{8,}[,，]\s*[”\"]"  # a quoted title closed by a comma: “Title,” Publisher, date
+)
+_ASKS_SOURCE = re.compile(
+    r"出自|來源|来源|引自|援引|哪家媒|報導|报道|\bsources?\b|according to|reported|\bcited?\b", re.I
+)
+
+
+def is_reference(sentence: str) -> bool:
+    """Whether a sentence is a bibliographic reference (a cited title, a web address, 援引自…)."""
+    return bool(_REFERENCE.search(sentence))
+
+
+def asks_for_source(question: str) -> bool:
+    """Whether a question asks where something was published or reported."""
+    return bool(_ASKS_SOURCE.search(question))
+
+
+def reference_share(text: str) -> float:
+    """The share of a passage's sentence characters that lie in references (0 to 1)."""
+    spans = sentence_spans(text)
+    total = sum(b - a for a, b in spans)
+    if not total:
+        return 0.0
+    return sum(b - a for a, b in spans if is_reference(text[a:b])) / total
