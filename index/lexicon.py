@@ -187,6 +187,14 @@ def _english_for_headwords(
     return out
 
 
+class Translation(NamedTuple):
+    """An English question carried over to the documents' Chinese terms."""
+
+    terms: list[str]
+    coverage: float
+    """Share (0 to 1) of the question's content words that lexical search can match."""
+
+
 class BilingualLexicon:
     """English phrases → Chinese terms found in the indexed documents, and, when some documents
     are in English, Chinese headwords → the English words those documents use for them."""
@@ -236,6 +244,12 @@ class BilingualLexicon:
 
     def translate(self, text: str) -> list[str]:
         """Chinese terms for the English phrases of ``text``, longest phrases first, no repeats."""
+        return self.carry_over(text).terms
+
+    def carry_over(self, text: str, known: Callable[[str], bool] | None = None) -> Translation:
+        """The Chinese terms for the English phrases of ``text`` and the share of its content words
+        that lexical search can match: those translated, numbers, and words ``known`` (a stem →
+        bool, e.g. "the documents use it") accepts."""
         words = english_words(text)
         covered = [False] * len(words)
         out: list[str] = []
@@ -247,7 +261,8 @@ class BilingualLexicon:
                 if terms:
                     covered[i : i + n] = [True] * n
                     out.extend(t for t in terms if t not in out)
-        return out
+        matched = sum(c or w.isdigit() or (known is not None and known(w)) for c, w in zip(covered, words, strict=True))
+        return Translation(out, matched / len(words) if words else 1.0)
 
     def to_english(self, text: str) -> list[str]:
         """English words of the documents for the Chinese terms of ``text`` (longest headword first

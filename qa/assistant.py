@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -16,6 +17,7 @@ from corpus.parsing import CONTROL_CHARACTERS, INVISIBLE_CHARACTERS
 from index.chunking import ChunkSplitter, Passage
 from index.embedders import BUNDLED_EMBEDDERS, Embedder, load_embedder
 from index.embedding_cache import EmbeddingCache, ProgressCallback
+from index.lexicon import english_words
 from index.store import IndexBuilder, load_or_build
 from qa.abstention import MentionCheck, chinese_dates
 from qa.answering import ExtractiveAnswerer
@@ -189,8 +191,12 @@ class Assistant:
         query = analyze(text)
         lexicon = self.index.lexicon
         if query.language == "en" and self.settings.expand_english:
-            terms = [*lexicon.translate(query.text), *chinese_dates(query.text)]
-            query = replace(query, expansion=tuple(terms))
+            carried = lexicon.carry_over(query.text, self._document_words.__contains__)
+            query = replace(
+                query,
+                expansion=(*carried.terms, *chinese_dates(query.text)),
+                lexical_coverage=carried.coverage if self.settings.weigh_lexical_by_coverage else 1.0,
+            )
         elif query.language != "en" and self.settings.expand_english and lexicon.bridges_to_english:
             query = replace(query, expansion=tuple(lexicon.to_english(query.search_text)))
         return query
@@ -258,6 +264,7 @@ class Assistant:
             query.language,
             f"{previous.search_text} {query.search_text}",
             previous.expansion + query.expansion,
+            query.lexical_coverage,
         )
         joined_rankings, _ = self._rankings(joined, depth, None, doc_ids)
         scores = {h.row: h.score for h in fused}
@@ -270,9 +277,16 @@ class Assistant:
         merged = [Hit(r, s) for r, s in sorted(scores.items(), key=lambda item: (-item[1], item[0]))]
         return merged, {key: [h] if h else [] for key, h in best.items()}, vectors
 
+    @functools.cached_property
+    def _document_words(self) -> frozenset[str]:
+        """Stems of the English words the passages use (what BM25 can match of an English question as is)."""
+        return frozenset(w for p in self.index.passages for w in english_words(p.content))
+
     def _fuse(self, query: AnalyzedQuery, rankings: dict[str, list[Hit]]) -> list[Hit]:
-        """The retrievers' rankings fused, then adjusted for the dates and references passages hold."""
-        return self._evidence.run(query, self._fuser.run(rankings, query.language))
+        """The retrievers' rankings fused (the lexical ones weighed by how much of the question they
+        can match), then adjusted for the dates and references passages hold."""
+        scale = {LEXICAL: query.lexical_coverage, LEXICAL + SENTENCES: query.lexical_coverage}
+        return self._evidence.run(query, self._fuser.run(rankings, query.language, scale))
 
     def _previous_question(self, history: Sequence[str]) -> AnalyzedQuery | None:
         if isinstance(history, str) or not all(isinstance(h, str) for h in history):

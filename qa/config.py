@@ -70,6 +70,9 @@ class Settings:
     expand_english: bool = True
     """Add the documents' Chinese terms for an English question's phrases to its search, and, when
     some documents are in English, their English words for a Chinese question's terms."""
+    weigh_lexical_by_coverage: bool = True
+    """Scale the lexical retrievers' weight for an English question by the share of its words they
+    can match (translated by the lexicon, numbers, or words the documents use)."""
     history_weight: float = 0.5
     """How much the previous question steers retrieval for a follow-up (0 = not at all)."""
     max_question_chars: int = 2000

@@ -25,6 +25,10 @@ class AnalyzedQuery:
     """Simplified characters converted to Traditional (OpenCC); otherwise the text as typed."""
     expansion: tuple[str, ...] = ()
     """Chinese terms for an English question's phrases (see ``index.lexicon``), for the lexical search."""
+    lexical_coverage: float = 1.0
+    """Share of the question's words that lexical search can match (translated, numbers, or words
+    the documents use): an English question about Chinese text that it barely carries over leans on
+    the dense retrievers instead."""
 
     @property
     def expanded_text(self) -> str:

@@ -130,10 +130,13 @@ class RankFuser:
     def weight(self, language: Language, retriever: str) -> float:
         return self.weights.get(language, {}).get(retriever, 1.0)
 
-    def run(self, rankings: Mapping[str, list[Hit]], language: Language) -> list[Hit]:
+    def run(
+        self, rankings: Mapping[str, list[Hit]], language: Language, scale: Mapping[str, float] | None = None
+    ) -> list[Hit]:
+        """Fused hits, best first; ``scale`` multiplies some retrievers' weights for this query."""
         fused: dict[int, float] = {}
         for name, hits in rankings.items():
-            w = self.weight(language, name)
+            w = self.weight(language, name) * (scale or {}).get(name, 1.0)
             if w == 0:
                 continue
             for rank, hit in enumerate(hits, start=1):
@@ -149,10 +152,12 @@ class ScoreFuser(RankFuser):
     "first". Weights as in :class:`RankFuser`.
     """
 
-    def run(self, rankings: Mapping[str, list[Hit]], language: Language) -> list[Hit]:
+    def run(
+        self, rankings: Mapping[str, list[Hit]], language: Language, scale: Mapping[str, float] | None = None
+    ) -> list[Hit]:
         fused: dict[int, float] = {}
         for name, hits in rankings.items():
-            w = self.weight(language, name)
+            w = self.weight(language, name) * (scale or {}).get(name, 1.0)
             if w == 0 or not hits:
                 continue
             high, low = hits[0].score, hits[-1].score
