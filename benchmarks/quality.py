@@ -20,6 +20,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,10 +95,26 @@ def dev_references(questions: Sequence[EvalQuestion]) -> list[str]:
     ]
 
 
+def ablations(settings: Settings) -> list[tuple[str, Settings]]:
+    """The default pipeline without each of its ranking adjustments, and without all three."""
+    return [
+        ("without date matching", replace(settings, date_weight=0.0)),
+        ("without reference weighting", replace(settings, reference_penalty=0.0, source_boost=0.0)),
+        ("without coverage-weighted BM25 (English)", replace(settings, weigh_lexical_by_coverage=False)),
+        (
+            "without all three",
+            replace(
+                settings, date_weight=0.0, reference_penalty=0.0, source_boost=0.0, weigh_lexical_by_coverage=False
+            ),
+        ),
+    ]
+
+
 def dev_section(questions: list[EvalQuestion], settings: Settings, history: bool) -> str:
     t0 = time.perf_counter()
     assistant = Assistant(settings=settings)
     build = time.perf_counter() - t0
+    variants = [(name, Assistant(settings=v, embedders=assistant.embedders)) for name, v in ablations(settings)]
     if history:  # each question asked after the previous one of the set, as a chat would
         report = QuestionSetEvaluator(_WithHistory(assistant, questions), k=10).run(questions)
     else:
@@ -115,6 +132,10 @@ def dev_section(questions: list[EvalQuestion], settings: Settings, history: bool
         "| pipeline | overall | zh-Hant | zh-Hans | en | mean passage chars |",
         "|---|---|---|---|---|---|",
         rank_table("default", questions, lambda q: [c.text for c in assistant.search(q.question, k=10)]),
+        *(
+            rank_table(f"default {name}", questions, lambda q, a=variant: [c.text for c in a.search(q.question, k=10)])
+            for name, variant in variants
+        ),
         *dev_references(questions),
         "",
         report.misses_markdown(),
@@ -141,6 +162,9 @@ def drcd_section(settings: Settings, sample: int, seed: int) -> str:
     build = time.perf_counter() - t0
     report = DrcdEvaluator(assistant, k=10).run(questions, sample=sample, seed=seed)
     whole = DrcdEvaluator(assistant, k=10).run(questions)
+    undated = DrcdEvaluator(
+        Assistant(documents, replace(settings, date_weight=0.0), embedders=assistant.embedders), k=10
+    ).run(questions, sample=sample, seed=seed)
     chosen = sample_questions(questions, sample, seed)
     members: dict[str, list[int | None]] = {}
     for q in chosen:
@@ -167,6 +191,8 @@ def drcd_section(settings: Settings, sample: int, seed: int) -> str:
             f"| default | {report.hit_at_1:.3f} | {report.hit_at_5:.3f} | {report.mrr_at_10:.3f} |",
             f"| default, all {whole.n} questions | {whole.hit_at_1:.3f} | {whole.hit_at_5:.3f} "
             f"| {whole.mrr_at_10:.3f} |",
+            f"| default without date matching | {undated.hit_at_1:.3f} | {undated.hit_at_5:.3f} "
+            f"| {undated.mrr_at_10:.3f} |",
             *(
                 row(f"reference: {name} alone" if "RRF" not in name else f"reference: {name}", r)
                 for name, r in members.items()

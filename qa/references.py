@@ -13,7 +13,7 @@ from index.sentences import sentence_spans
 _REFERENCE = re.compile(
     r"^(援引自|引自|參見|参见|資料來源|资料来源|同註|同注)"  # a footnote that cites
     r"|https?://"  # a web address
-    r"|[“\"][^”\"]{8,}[,，]\s*[”\"]"  # a quoted title closed by a comma: “Title,” Publisher, date
+    r"|[“\"][^”\"]{8,}[,，]\s*[”\"].*\b(?:19|20)\d\d\b"  # “Title,” Publisher, October 31, 2018
 )
 _ASKS_SOURCE = re.compile(
     r"出自|來源|来源|引自|援引|哪家媒|報導|报道|\bsources?\b|according to|reported|\bcited?\b", re.I

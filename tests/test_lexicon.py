@@ -98,3 +98,32 @@ def test_a_question_about_unmentioned_specifics_is_caught():
     assert check.unknown("What did the Hwasong-14 test show?") == []
     assert check.unknown("川金會在2018年6月舉行了嗎？") == []
     assert check.unknown("What about the F-35 jets?") == []  # a family the documents never name in Latin letters
+
+
+def test_people_glossed_by_full_name_are_found_by_one_name():
+    dictionary = {
+        "文在寅": (DictionaryEntry("文在寅", "文在寅", ("Moon Jae-in (1953-), Korean politician",)),),
+        "普丁": (DictionaryEntry("普丁", "普丁", ("(Tw) Vladimir Putin (1952-), president of Russia",)),),
+        "月亮": (DictionaryEntry("月亮", "月亮", ("the moon",)),),
+    }
+    lexicon = BilingualLexicon.build(["文在寅與普丁會面，月亮很圓。"], dictionary)
+    assert lexicon.translate("What did Moon say?") == ["月亮", "文在寅"]  # the word's own entry first
+    assert lexicon.translate("Moon Jae-in") == ["文在寅"]
+    assert lexicon.translate("Putin") == ["普丁"]
+    assert lexicon.translate("Seoul, capital of South Korea") == []
+
+
+def test_hyphenated_glosses_meet_joined_words():
+    dictionary = {"無核化": (DictionaryEntry("無核化", "无核化", ("to make nuclear-free", "to de-nuclearize")),)}
+    lexicon = BilingualLexicon.build(["推動無核化"], dictionary)
+    assert lexicon.translate("the denuclearization talks") == ["無核化"]
+
+
+def test_coverage_counts_what_lexical_search_can_match():
+    lexicon = BilingualLexicon({"compens": ["補償"], "pyongyang": ["平壤"]})
+    carried = lexicon.carry_over("Pyongyang's compensation idiom in 2018")
+    assert carried.terms == ["平壤", "補償"]
+    assert carried.coverage == pytest.approx(3 / 4)  # pyongyang, compensation, 2018; not idiom
+    known = lexicon.carry_over("Pyongyang's compensation idiom in 2018", {"idiom"}.__contains__)
+    assert known.coverage == 1.0
+    assert lexicon.carry_over("?").coverage == 1.0
