@@ -192,7 +192,9 @@ class Translation(NamedTuple):
 
     terms: list[str]
     coverage: float
-    """Share (0 to 1) of the question's content words that lexical search can match."""
+    """Share (0 to 1) of the question's content words that lexical search can match (1 when it has none)."""
+    words: int
+    """How many content words the question has."""
 
 
 class BilingualLexicon:
@@ -262,7 +264,7 @@ class BilingualLexicon:
                     covered[i : i + n] = [True] * n
                     out.extend(t for t in terms if t not in out)
         matched = sum(c or w.isdigit() or (known is not None and known(w)) for c, w in zip(covered, words, strict=True))
-        return Translation(out, matched / len(words) if words else 1.0)
+        return Translation(out, matched / len(words) if words else 1.0, len(words))
 
     def to_english(self, text: str) -> list[str]:
         """English words of the documents for the Chinese terms of ``text`` (longest headword first

@@ -4,12 +4,20 @@ Scores alone do not tell an on-topic question the documents cannot answer from o
 the dev set the e5, USE and BM25 scores of both kinds overlap). Specifics are different: if a
 question asks about June 2019 and no document mentions June 2019, or about the Hwasong-15 when the
 documents only ever write Hwasong-14, no passage can hold the answer.
+
+Scores do tell off-topic questions ("What is the weather in Paris?") from on-topic ones, except
+for short questions about one thing the documents name ("What is THAAD?", "JSA是什麼？"): those
+score as low; unlike off-topic ones, every term they use is the documents' (:class:`DocumentTerms`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+
+from index.lexicon import BilingualLexicon, english_words
+from index.tokenize import tokenize
+from qa.language import AnalyzedQuery
 
 _MONTHS = {
     name: i
@@ -95,3 +103,35 @@ class MentionCheck:
             f"{name}-{number}" for name, number in designations(question) - self.designations if name in self._families
         }
         return sorted(missing)
+
+
+# What a Chinese question asks with rather than about: question words, particles, "tell me".
+_ZH_QUESTION_WORDS = re.compile(
+    r"請問|請|告訴我|介紹一下|介紹|一下|為什麼|什麼|甚麼|為何|怎麼樣|怎麼|怎樣|如何|哪裡|哪兒|哪些|哪個|哪一|哪"
+    r"|誰|多少|幾|嗎|呢|吧|啊|的|了|是|有|意思|指"
+)
+
+
+class DocumentTerms:
+    """The terms the documents use: Chinese bigrams and English words (as the lexical index reads
+    them), and English word stems.
+
+    A question speaks only of them when every bigram and word of a Chinese question (its question
+    words left out) is one of them, or every content word of an English question is carried over
+    by the lexicon, a number, or one of the documents' own English words.
+    """
+
+    def __init__(self, texts: Iterable[str]) -> None:
+        self.tokens: set[str] = set()
+        self.english: set[str] = set()
+        for text in texts:
+            self.tokens.update(t for t in tokenize(text) if len(t) > 1)
+            self.english.update(english_words(text))
+
+    def covers(self, query: AnalyzedQuery, lexicon: BilingualLexicon) -> bool:
+        """Whether ``query`` has content and all of it is the documents' terms."""
+        if query.language == "en":
+            carried = lexicon.carry_over(query.text, self.english.__contains__)
+            return carried.words > 0 and carried.coverage == 1.0
+        terms = [t for t in tokenize(_ZH_QUESTION_WORDS.sub("，", query.search_text)) if len(t) > 1]
+        return bool(terms) and all(t in self.tokens for t in terms)

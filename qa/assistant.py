@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -17,9 +16,8 @@ from corpus.parsing import CONTROL_CHARACTERS, INVISIBLE_CHARACTERS
 from index.chunking import ChunkSplitter, Passage
 from index.embedders import BUNDLED_EMBEDDERS, Embedder, load_embedder
 from index.embedding_cache import EmbeddingCache, ProgressCallback
-from index.lexicon import english_words
 from index.store import IndexBuilder, load_or_build
-from qa.abstention import MentionCheck, chinese_dates
+from qa.abstention import DocumentTerms, MentionCheck, chinese_dates
 from qa.answering import ExtractiveAnswerer
 from qa.collection import Collection
 from qa.config import Settings
@@ -142,6 +140,7 @@ class Assistant:
         )
         self._answerer = ExtractiveAnswerer(sentence_embedder)
         self._mentions = lru_cache(maxsize=32)(self._mention_check)
+        self._terms = lru_cache(maxsize=32)(self._document_terms)
 
     @classmethod
     def from_paths(cls, paths: Iterable[str | Path], settings: Settings | None = None, **kwargs: object) -> Assistant:
@@ -159,6 +158,9 @@ class Assistant:
 
     def _mention_check(self, doc_ids: frozenset[str] | None) -> MentionCheck:
         return MentionCheck(d.text for d in self.documents if doc_ids is None or d.id in doc_ids)
+
+    def _document_terms(self, doc_ids: frozenset[str] | None) -> DocumentTerms:
+        return DocumentTerms(p.content for p in self.index.passages if doc_ids is None or p.doc_id in doc_ids)
 
     def _chosen(self, documents: Sequence[str] | None) -> frozenset[str] | None:
         """The document ids to search (``None``: all of them); :class:`InvalidRequestError` for ids
@@ -191,7 +193,7 @@ class Assistant:
         query = analyze(text)
         lexicon = self.index.lexicon
         if query.language == "en" and self.settings.expand_english:
-            carried = lexicon.carry_over(query.text, self._document_words.__contains__)
+            carried = lexicon.carry_over(query.text, self._terms(None).english.__contains__)
             query = replace(
                 query,
                 expansion=(*carried.terms, *chinese_dates(query.text)),
@@ -276,11 +278,6 @@ class Assistant:
         }
         merged = [Hit(r, s) for r, s in sorted(scores.items(), key=lambda item: (-item[1], item[0]))]
         return merged, {key: [h] if h else [] for key, h in best.items()}, vectors
-
-    @functools.cached_property
-    def _document_words(self) -> frozenset[str]:
-        """Stems of the English words the passages use (what BM25 can match of an English question as is)."""
-        return frozenset(w for p in self.index.passages for w in english_words(p.content))
 
     def _fuse(self, query: AnalyzedQuery, rankings: dict[str, list[Hit]]) -> list[Hit]:
         """The retrievers' rankings fused (the lexical ones weighed by how much of the question they
@@ -370,6 +367,8 @@ class Assistant:
         citations = [self._citation(self.index.passages[h.row], round(h.score, 6)) for h in fused[:k]]
         floors = self.settings.abstain_floor
         below_floor = any(key in floors and (not hits or hits[0].score < floors[key]) for key, hits in rankings.items())
+        if below_floor and self._terms(doc_ids).covers(query, self.index.lexicon):
+            below_floor = False  # "What is THAAD?": short, so it scores low, but it names only the documents' terms
         abstain = below_floor or not any(rankings.values()) or bool(self._mentions(doc_ids).unknown(query.text))
         sentence_vectors = None
         if self._answerer.embedder is not None and not abstain:

@@ -98,3 +98,20 @@ def test_a_query_can_scale_a_retrievers_weight():
     assert fuser.run(rankings, "en")[0].row == 1
     assert fuser.run(rankings, "en", {"bm25": 0.3})[0].row == 2
     assert dict(fuser.run(rankings, "en", {"bm25": 0.3}))[1] == pytest.approx(0.3)
+
+
+def test_a_question_naming_only_the_documents_terms_is_covered():
+    from index.lexicon import BilingualLexicon
+    from qa.abstention import DocumentTerms
+
+    terms = DocumentTerms(["9月12日完成終端高空區域防禦 (「薩德」) 編裝。", "共同警備區（Joint Security Area, JSA）"])
+    lexicon = BilingualLexicon({"thaad": ["薩德"]})
+    assert terms.covers(query("什麼是薩德？"), lexicon)
+    assert terms.covers(query("JSA是什麼？"), lexicon)
+    assert terms.covers(query("What is THAAD?", "en"), lexicon)
+    assert terms.covers(query("What is the Joint Security Area?", "en"), lexicon)  # the documents' own words
+    assert not terms.covers(query("今天天氣如何？"), lexicon)
+    assert not terms.covers(query("薩德與天氣"), lexicon)  # one foreign term is enough
+    assert not terms.covers(query("What is the weather in Paris?", "en"), lexicon)
+    assert not terms.covers(query("什麼？"), lexicon)  # nothing but question words
+    assert not terms.covers(query("What is it?", "en"), lexicon)
