@@ -442,7 +442,7 @@ class IndexBuilder:
             "lexical": "bm25s-k1.2-b0.75-cjk-bigram-v1+sentences",
             "lexicon": "pairs+cedict-v5" if self.dictionary else "pairs-v4",
             "sentence_embedders": self.sentence_embedders,
-            "sentences": "cjk-punct-v1",
+            "sentences": "cjk-punct-v2",
         }
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
 

@@ -11,6 +11,7 @@ import numpy as np
 from index.embedders import Embedder
 from index.sentences import sentence_spans
 from index.tokenize import tokenize
+from qa.abstention import date_mentions
 from qa.language import AnalyzedQuery, Language
 from qa.model import Answer, Citation, Quote
 from qa.references import asks_for_source, is_reference
@@ -21,6 +22,7 @@ _ASKS_NUMBER = re.compile(r"多少|幾|几|\bhow (many|much)\b|\bwhat (percentag
 _DATE = re.compile(r"\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月|\d{4}\.\d{1,2}\.\d{1,2}")
 _NUMBER = re.compile(r"\d")
 ANSWER_TYPE_BONUS = 0.3
+DATE_MATCH_BONUS = 0.3
 
 
 def _is_heading(sentence: Sentence) -> bool:
@@ -88,7 +90,9 @@ class ExtractiveAnswerer:
         total = sum(weight.values()) or 1.0
         lexical = np.array([sum(weight[t] for t in q_tokens.intersection(tokenize(s.text))) / total for s in sentences])
         prior = np.array([0.3 / (1 + s.rank) for s in sentences])
-        scores = lexical + prior + self._answer_type(query.text, sentences)
+        scores = lexical + prior + self._answer_type(query.text, sentences) + self._dates(query, sentences)
+        if asks_for_source(query.text):  # "誰製作的", "出自哪家媒體": the reference or credit line is the answer
+            scores = scores + np.array([ANSWER_TYPE_BONUS if is_reference(s.text) else 0.0 for s in sentences])
         if self.embedder is not None:
             q = self.embedder.embed_queries([query.search_text])[0] if query_vector is None else query_vector
             known = sentence_vectors or {}
@@ -107,6 +111,14 @@ class ExtractiveAnswerer:
         if pattern is None:
             return np.zeros(len(sentences))
         return np.array([ANSWER_TYPE_BONUS if pattern.search(s.text) else 0.0 for s in sentences])
+
+    @staticmethod
+    def _dates(query: AnalyzedQuery, sentences: list[Sentence]) -> np.ndarray:
+        """A bonus for sentences that mention the dates the question names ("截至2018年9月20日")."""
+        asked = {k for k in date_mentions(" ".join((query.search_text, *query.expansion))) if not k.startswith("y")}
+        if not asked:
+            return np.zeros(len(sentences))
+        return np.array([DATE_MATCH_BONUS * len(asked & date_mentions(s.text)) / len(asked) for s in sentences])
 
     def run(
         self,

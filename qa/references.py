@@ -16,7 +16,9 @@ _REFERENCE = re.compile(
     r"|[“\"][^”\"]{8,}[,，]\s*[”\"].*\b(?:19|20)\d\d\b"  # “Title,” Publisher, October 31, 2018
 )
 _ASKS_SOURCE = re.compile(
-    r"出自|來源|来源|引自|援引|哪家媒|報導|报道|\bsources?\b|according to|reported|\bcited?\b", re.I
+    r"出自|出處|出处|來源|来源|引自|援引|哪家媒|報導|报道|製作|制作|繪製|绘制|作者"
+    r"|\bsources?\b|according to|reported|\bcited?\b|\bwho (?:made|drew|compiled|created|prepared|produced)\b",
+    re.I,
 )
 
 
@@ -26,7 +28,8 @@ def is_reference(sentence: str) -> bool:
 
 
 def asks_for_source(question: str) -> bool:
-    """Whether a question asks where something was published or reported."""
+    """Whether a question asks where something was published or reported, or who made it (a
+    figure's credit line, 資料來源：…繪製, is a reference too)."""
     return bool(_ASKS_SOURCE.search(question))
 
 

@@ -60,6 +60,8 @@ def test_references_are_told_from_prose():
         ("這個消息出自哪家媒體？", True),
         ("Which newspaper reported the proposal?", True),
         ("According to which source did North Korea offer five steps?", True),
+        ("那張示意圖是誰製作的？", True),
+        ("Who made the chart of the parties' relations?", True),
         ("北韓提出了哪五項前提？", False),
         ("What did North Korea propose?", False),
     ],
