@@ -26,7 +26,6 @@ DATE_MATCH_BONUS = 0.3
 
 
 def _is_heading(sentence: Sentence) -> bool:
-    """Headings are not answers (nor are bibliographic references, unless a source is asked for)."""
     return sentence.text in sentence.citation.section
 
 
@@ -115,7 +114,7 @@ class ExtractiveAnswerer:
     @staticmethod
     def _dates(query: AnalyzedQuery, sentences: list[Sentence]) -> np.ndarray:
         """A bonus for sentences that mention the dates the question names ("截至2018年9月20日")."""
-        asked = {k for k in date_mentions(" ".join((query.search_text, *query.expansion))) if not k.startswith("y")}
+        asked = {k for k in date_mentions(query.expanded_text) if not k.startswith("y")}
         if not asked:
             return np.zeros(len(sentences))
         return np.array([DATE_MATCH_BONUS * len(asked & date_mentions(s.text)) / len(asked) for s in sentences])
@@ -137,6 +136,7 @@ class ExtractiveAnswerer:
         if abstain or not citations:
             return Answer(query.text, NO_ANSWER[query.language], True, tuple(citations), (), query.language)
         sentences = [s for rank, c in enumerate(citations[: self.passages]) for s in split_sentences(c, rank)]
+        # headings are not answers, nor are bibliographic references unless a source is asked for
         prose = [
             s for s in sentences if not _is_heading(s) and (asks_for_source(query.text) or not is_reference(s.text))
         ]

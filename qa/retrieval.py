@@ -127,8 +127,9 @@ class RankFuser:
         self.weights = {lang: dict(table) for lang, table in (weights or {}).items()}
         self.k = k
 
-    def weight(self, language: Language, retriever: str) -> float:
-        return self.weights.get(language, {}).get(retriever, 1.0)
+    def weight(self, language: Language, retriever: str, scale: Mapping[str, float] | None = None) -> float:
+        """A retriever's weight for a query language, times its ``scale`` for this query (if given)."""
+        return self.weights.get(language, {}).get(retriever, 1.0) * (scale or {}).get(retriever, 1.0)
 
     def run(
         self, rankings: Mapping[str, list[Hit]], language: Language, scale: Mapping[str, float] | None = None
@@ -136,7 +137,7 @@ class RankFuser:
         """Fused hits, best first; ``scale`` multiplies some retrievers' weights for this query."""
         fused: dict[int, float] = {}
         for name, hits in rankings.items():
-            w = self.weight(language, name) * (scale or {}).get(name, 1.0)
+            w = self.weight(language, name, scale)
             if w == 0:
                 continue
             for rank, hit in enumerate(hits, start=1):
@@ -157,7 +158,7 @@ class ScoreFuser(RankFuser):
     ) -> list[Hit]:
         fused: dict[int, float] = {}
         for name, hits in rankings.items():
-            w = self.weight(language, name) * (scale or {}).get(name, 1.0)
+            w = self.weight(language, name, scale)
             if w == 0 or not hits:
                 continue
             high, low = hits[0].score, hits[-1].score
@@ -187,7 +188,7 @@ class DateMatcher:
     def run(self, query: AnalyzedQuery, rows: Collection[int] | None = None) -> dict[int, float]:
         """Passage row → score, for the passages (of ``rows``, if given) sharing a date with ``query``."""
         scores: dict[int, float] = {}
-        for key in date_mentions(" ".join((query.search_text, *query.expansion))):
+        for key in date_mentions(query.expanded_text):
             matched = self._rows.get(key, [])
             if not matched:
                 continue
