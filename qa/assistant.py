@@ -16,8 +16,17 @@ from corpus.parsing import CONTROL_CHARACTERS, INVISIBLE_CHARACTERS
 from index.chunking import ChunkSplitter, Passage
 from index.embedders import BUNDLED_EMBEDDERS, Embedder, load_embedder
 from index.embedding_cache import EmbeddingCache, ProgressCallback
+from index.sentences import sentence_spans
 from index.store import IndexBuilder, load_or_build
-from qa.abstention import DocumentTerms, MentionCheck, chinese_dates
+from index.tokenize import normalize_for_search
+from qa.abstention import (
+    DocumentTerms,
+    MentionCheck,
+    PersonCheck,
+    chinese_dates,
+    quantity_focus,
+    states_quantity,
+)
 from qa.answering import ExtractiveAnswerer
 from qa.collection import Collection
 from qa.config import Settings
@@ -131,6 +140,7 @@ class Assistant:
         self._fuser = fuser(self.settings.fusion_weights, k=self.settings.rrf_k)
         self._evidence = EvidenceAdjuster(
             [p.content for p in self.index.passages],
+            [p.doc_id for p in self.index.passages],
             date_weight=self.settings.date_weight,
             reference_penalty=self.settings.reference_penalty,
             source_boost=self.settings.source_boost,
@@ -141,6 +151,7 @@ class Assistant:
         self._answerer = ExtractiveAnswerer(sentence_embedder)
         self._mentions = lru_cache(maxsize=32)(self._mention_check)
         self._terms = lru_cache(maxsize=32)(self._document_terms)
+        self._people = lru_cache(maxsize=32)(self._person_check)
 
     @classmethod
     def from_paths(cls, paths: Iterable[str | Path], settings: Settings | None = None, **kwargs: object) -> Assistant:
@@ -161,6 +172,29 @@ class Assistant:
 
     def _document_terms(self, doc_ids: frozenset[str] | None) -> DocumentTerms:
         return DocumentTerms(p.content for p in self.index.passages if doc_ids is None or p.doc_id in doc_ids)
+
+    def _person_check(self, doc_ids: frozenset[str] | None) -> PersonCheck:
+        return PersonCheck(
+            (p.content for p in self.index.passages if doc_ids is None or p.doc_id in doc_ids),
+            self.index.lexicon,
+            self._terms(doc_ids).english,
+        )
+
+    def _missing_specifics(
+        self, query: AnalyzedQuery, citations: Sequence[Citation], doc_ids: frozenset[str] | None
+    ) -> list[str]:
+        """What ``query`` asks about that the documents (of ``doc_ids``) never give: dates,
+        designations and people no document mentions, and a number of something that no sentence
+        of the passages the answer would come from counts."""
+        if not self.settings.refuse_missing_specifics:
+            return []
+        missing = self._mentions(doc_ids).unknown(query.text) + self._people(doc_ids).unknown(query)
+        focus = quantity_focus(normalize_for_search(query.search_text)) if query.language != "en" else None
+        if focus:
+            sentences = [c.text[a:b] for c in citations[: self._answerer.passages] for a, b in sentence_spans(c.text)]
+            if not states_quantity(focus, sentences):
+                missing.append(f"a number of {focus}")
+        return missing
 
     def _chosen(self, documents: Sequence[str] | None) -> frozenset[str] | None:
         """The document ids to search (``None``: all of them); :class:`InvalidRequestError` for ids
@@ -369,7 +403,7 @@ class Assistant:
         below_floor = any(key in floors and (not hits or hits[0].score < floors[key]) for key, hits in rankings.items())
         if below_floor and self._terms(doc_ids).covers(query, self.index.lexicon):
             below_floor = False  # "What is THAAD?": short, so it scores low, but it names only the documents' terms
-        abstain = below_floor or not any(rankings.values()) or bool(self._mentions(doc_ids).unknown(query.text))
+        abstain = below_floor or not citations or bool(self._missing_specifics(query, citations, doc_ids))
         sentence_vectors = None
         if self._answerer.embedder is not None and not abstain:
             rows = [self.index.row(c.id) for c in citations[: self._answerer.passages]]

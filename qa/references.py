@@ -1,7 +1,8 @@
 """Bibliographic references: sentences that say where something was published, not what happened.
 
 A reference rarely answers a question, unless the question asks for a source ("出自哪家媒體",
-"according to which report"); retrieval and the answer picker both tell the two apart.
+"according to which report", not "According to Bolton, who …"); retrieval and the answer picker
+both tell the two apart.
 """
 
 from __future__ import annotations
@@ -15,9 +16,13 @@ _REFERENCE = re.compile(
     r"|https?://"  # a web address
     r"|[“\"][^”\"]{8,}[,，]\s*[”\"].*\b(?:19|20)\d\d\b"  # “Title,” Publisher, October 31, 2018
 )
+# Asking for a source, not naming one: "出自哪家媒體", "which newspaper", "according to which report";
+# but not "據《韓國中央日報》報導，…", "According to Bolton, who …" or "what did X reportedly say".
 _ASKS_SOURCE = re.compile(
-    r"出自|出處|出处|來源|来源|引自|援引|哪家媒|報導|报道|製作|制作|繪製|绘制|作者"
-    r"|\bsources?\b|according to|reported|\bcited?\b|\bwho (?:made|drew|compiled|created|prepared|produced)\b",
+    r"出自|出處|出处|來源|来源|引自|援引|哪家媒|哪個媒體|哪个媒体|哪[份篇]|誰報導|谁报道|製作|制作|繪製|绘制|作者"
+    r"|\bsources?\b|\baccording to (?:which|what|whom)\b"
+    r"|\b(?:which|what) (?:\w+ )?(?:report|media|outlet|newspaper|paper|agency|publication|article|website)s?\b"
+    r"|\bwho (?:reported|made|drew|compiled|created|prepared|produced)\b",
     re.I,
 )
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from index.embedders import Embedder
 from index.store import PassageStore
-from qa.abstention import date_mentions
+from qa.abstention import YearContext, date_mentions
 from qa.language import AnalyzedQuery, Language
 from qa.references import asks_for_source, reference_share
 
@@ -177,10 +177,19 @@ class DateMatcher:
     rare it is among the passages: ``score = Σ idf(date) / log N`` over the dates a passage shares.
     """
 
-    def __init__(self, texts: Sequence[str]) -> None:
+    def __init__(self, texts: Sequence[str], documents: Sequence[str] | None = None) -> None:
+        """``documents``: the document id of each text, when the texts are passages in document
+        order; a month a passage names without its year then reads in the year named before it,
+        in that passage or an earlier one of its document (see :class:`qa.abstention.YearContext`)."""
+        if documents is not None and len(documents) != len(texts):
+            raise ValueError("documents must give one document id per text")
         self._rows: dict[str, list[int]] = {}
+        context, previous = YearContext(), None
         for row, text in enumerate(texts):
-            for key in date_mentions(text):
+            document = documents[row] if documents is not None else row
+            if document != previous:
+                context, previous = YearContext(), document
+            for key in context.read(text):
                 self._rows.setdefault(key, []).append(row)
         self._n = len(texts)
         self._norm = math.log(self._n) if self._n > 1 else 1.0
@@ -207,6 +216,7 @@ class EvidenceAdjuster:
     def __init__(
         self,
         texts: Sequence[str],
+        documents: Sequence[str] | None = None,
         *,
         date_weight: float = 2.0,
         reference_penalty: float = 0.25,
@@ -215,13 +225,14 @@ class EvidenceAdjuster:
         if min(date_weight, reference_penalty, source_boost) < 0:
             raise ValueError("date_weight, reference_penalty and source_boost must be non-negative")
         self._texts = texts
+        self._documents = documents
         self.date_weight = date_weight
         self.reference_penalty = reference_penalty
         self.source_boost = source_boost
 
     @functools.cached_property
     def dates(self) -> DateMatcher:
-        return DateMatcher(self._texts)
+        return DateMatcher(self._texts, self._documents)
 
     @functools.cached_property
     def references(self) -> dict[int, float]:

@@ -64,6 +64,10 @@ def test_references_are_told_from_prose():
         ("Who made the chart of the parties' relations?", True),
         ("北韓提出了哪五項前提？", False),
         ("What did North Korea propose?", False),
+        # a question that names its source asks about what the source says
+        ("According to Bolton's interview, who proposed the one-year timeline?", False),
+        ("据《韩国中央日报》报道，金正恩曾向蓬佩奥提出哪两种方案？", False),
+        ("What did Kim Jong-un reportedly offer Pompeo?", False),
     ],
 )
 def test_questions_asking_for_a_source(question, asks):

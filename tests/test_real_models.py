@@ -74,11 +74,32 @@ def test_english_questions_search_with_the_documents_chinese_terms(real_assistan
     [
         "2019年6月特朗普与金正恩在板门店非军事区会面取得了什么成果？",
         "When did North Korea first flight-test the Hwasong-15?",
+        "普京如何评价新加坡峰会？",  # a person the chapter never names
+        "What did Shinzo Abe say about the Singapore summit?",
+        "韓國民眾對文在寅的支持率是多少？",  # a number the chapter never gives
+        "北韓核試的爆炸當量是多少？",
+        "中國對北韓的貿易額是多少？",
     ],
 )
 def test_questions_about_specifics_the_chapter_never_mentions_are_refused(real_assistant, question):
     answer = real_assistant.ask(question)
     assert answer.abstained and answer.citations
+
+
+@pytest.mark.parametrize(
+    ("question", "gold"),
+    [
+        ("What did South Korea's foreign minister promise China in October 2017?", "不追加部署"),  # "10月10日"
+        ("特朗普7月17日怎么说朝鲜无核化的时间？", "沒有時間限制"),  # the chapter writes 川普
+        ("駐韓美軍總共有多少人？", "28,500"),
+        ("2017年北韓發射了幾次導彈？", "16次"),
+        ("文在寅訪問平壤時有幾家財團同行？", "四大財團"),
+    ],
+)
+def test_questions_the_chapter_answers_in_other_words_are_answered(real_assistant, question, gold):
+    answer = real_assistant.ask(question)
+    assert not answer.abstained
+    assert any(gold in c.text for c in answer.citations[:5])
 
 
 def test_sentence_vectors_rank_passages_by_their_best_sentence(real_assistant):
