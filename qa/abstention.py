@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 
+from corpus.script import to_simplified
 from index.lexicon import MAX_HEADWORD_CHARS, BilingualLexicon, Person, english_words, load_cedict_people
 from index.tokenize import normalize_for_search, tokenize
-from qa.language import AnalyzedQuery
+from qa.language import AnalyzedQuery, Language
 
 _MONTHS = {
     name: i
@@ -102,6 +103,56 @@ def anchored_dates(text: str) -> set[str]:
     return YearContext().read(text)
 
 
+_MONTH_NAMES = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_DATE_KEY = re.compile(r"(y|ym|md)(\d+)(?:-(\d+))?")
+
+
+def describe(key: str, language: Language) -> str:
+    """A key of :meth:`MentionCheck.unknown` as a reader writes it: ``"ym2019-6"`` → "June 2019"
+    (English) or "2019年6月", ``"md6-12"`` → "June 12" or "6月12日", ``"hwasong-15"`` → "Hwasong-15"."""
+    match = _DATE_KEY.fullmatch(key)
+    if match is None:
+        return key.capitalize()
+    kind, first, second = match.group(1), int(match.group(2)), int(match.group(3) or 0)
+    english = language == "en"
+    if kind == "y":
+        return f"{first}" if english else f"{first}年"
+    if kind == "ym":
+        return f"{_MONTH_NAMES[second - 1]} {first}" if english else f"{first}年{second}月"
+    return f"{_MONTH_NAMES[first - 1]} {second}" if english else f"{first}月{second}日"
+
+
+def missing_reason(language: Language, unmentioned: Sequence[str], counted: str | None = None) -> str:
+    """Why the documents cannot answer, in ``language``: what they never mention (dates, names as
+    the question writes them), and the thing a Chinese question counts that no passage gives a
+    number for; empty when there is nothing to say."""
+    out = []
+    if unmentioned:
+        if language == "en":
+            named = ", ".join(unmentioned[:-1]) + " or " + unmentioned[-1] if len(unmentioned) > 1 else unmentioned[0]
+            out.append(f"It never mentions {named}.")
+        else:
+            out.append(f"文件中未提及：{'、'.join(unmentioned)}。")
+    if counted:
+        out.append(f"最接近的段落中沒有「{counted}」的數字。")
+    if language == "en":
+        return " ".join(out)
+    return to_simplified("".join(out)) if language == "zh-Hans" else "".join(out)
+
+
 def chinese_dates(text: str) -> list[str]:
     """English dates of ``text`` written the Chinese way: "June 12, 2018" → ``6月12日``, ``2018年6月``."""
     out = [f"{_MONTHS[m.lower()]}月{int(d)}日" for m, d in _EN_MONTH_DAY.findall(text)]
@@ -144,7 +195,8 @@ class MentionCheck:
 
 
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
-_CAPITALISED = re.compile(r"[A-Z][A-Za-z'’]*(?:-[A-Za-z]+)*")
+_CAPITALISED = re.compile(r"[A-Z][A-Za-z]*(?:-[A-Za-z]+)*")
+_POSSESSIVE = re.compile(r"['’]s?$")
 
 
 class PersonCheck:
@@ -190,9 +242,10 @@ class PersonCheck:
                 words = run.split()
                 for n in (3, 2):
                     for i in range(len(words) - n + 1):
-                        if all(_CAPITALISED.fullmatch(w) for w in words[i : i + n]):
-                            key = frozenset(w.lower().replace("-", "") for w in words[i : i + n])
-                            found += [(" ".join(words[i : i + n]), p) for p in self._by_name.get(key, ())]
+                        name = [_POSSESSIVE.sub("", w) for w in words[i : i + n]]  # "Shinzo Abe's"
+                        if all(_CAPITALISED.fullmatch(w) for w in name):
+                            key = frozenset(w.lower().replace("-", "") for w in name)
+                            found += [(" ".join(name), p) for p in self._by_name.get(key, ())]
             return found
         text = normalize_for_search(query.search_text)
         found = []

@@ -125,16 +125,19 @@ class ExtractiveAnswerer:
         citations: Sequence[Citation],
         *,
         abstain: bool = False,
+        reason: str = "",
         query_vector: np.ndarray | None = None,
         sentence_vectors: Mapping[tuple[int, int], np.ndarray] | None = None,
     ) -> Answer:
         """An :class:`Answer` citing ``citations`` (best first).
 
         ``query_vector`` and ``sentence_vectors`` (by document span, from the index) save embedding
-        the question and the sentences again.
+        the question and the sentences again. When abstaining, ``reason`` (why the documents cannot
+        answer, in the question's language) follows the refusal.
         """
         if abstain or not citations:
-            return Answer(query.text, NO_ANSWER[query.language], True, tuple(citations), (), query.language)
+            text = NO_ANSWER[query.language] + (" " if query.language == "en" and reason else "") + reason
+            return Answer(query.text, text, True, tuple(citations), (), query.language)
         sentences = [s for rank, c in enumerate(citations[: self.passages]) for s in split_sentences(c, rank)]
         # headings are not answers, nor are bibliographic references unless a source is asked for
         prose = [

@@ -24,6 +24,8 @@ from qa.abstention import (
     MentionCheck,
     PersonCheck,
     chinese_dates,
+    describe,
+    missing_reason,
     quantity_focus,
     states_quantity,
 )
@@ -182,19 +184,21 @@ class Assistant:
 
     def _missing_specifics(
         self, query: AnalyzedQuery, citations: Sequence[Citation], doc_ids: frozenset[str] | None
-    ) -> list[str]:
-        """What ``query`` asks about that the documents (of ``doc_ids``) never give: dates,
-        designations and people no document mentions, and a number of something that no sentence
-        of the passages the answer would come from counts."""
+    ) -> str:
+        """Why the documents (of ``doc_ids``) cannot answer ``query``, in its language; empty when
+        nothing it asks about is missing. Missing are dates, designations and people no document
+        mentions, and, in a Chinese question, a number of something that no sentence of the
+        passages the answer would come from gives (see ``qa.abstention``)."""
         if not self.settings.refuse_missing_specifics:
-            return []
-        missing = self._mentions(doc_ids).unknown(query.text) + self._people(doc_ids).unknown(query)
-        focus = quantity_focus(normalize_for_search(query.search_text)) if query.language != "en" else None
-        if focus:
+            return ""
+        unmentioned = [describe(key, query.language) for key in self._mentions(doc_ids).unknown(query.text)]
+        unmentioned += self._people(doc_ids).unknown(query)
+        counted = quantity_focus(normalize_for_search(query.search_text)) if query.language != "en" else None
+        if counted:
             sentences = [c.text[a:b] for c in citations[: self._answerer.passages] for a, b in sentence_spans(c.text)]
-            if not states_quantity(focus, sentences):
-                missing.append(f"a number of {focus}")
-        return missing
+            if states_quantity(counted, sentences):
+                counted = None
+        return missing_reason(query.language, unmentioned, counted)
 
     def _chosen(self, documents: Sequence[str] | None) -> frozenset[str] | None:
         """The document ids to search (``None``: all of them); :class:`InvalidRequestError` for ids
@@ -403,7 +407,8 @@ class Assistant:
         below_floor = any(key in floors and (not hits or hits[0].score < floors[key]) for key, hits in rankings.items())
         if below_floor and self._terms(doc_ids).covers(query, self.index.lexicon):
             below_floor = False  # "What is THAAD?": short, so it scores low, but it names only the documents' terms
-        abstain = below_floor or not citations or bool(self._missing_specifics(query, citations, doc_ids))
+        reason = self._missing_specifics(query, citations, doc_ids)
+        abstain = below_floor or not citations or bool(reason)
         sentence_vectors = None
         if self._answerer.embedder is not None and not abstain:
             rows = [self.index.row(c.id) for c in citations[: self._answerer.passages]]
@@ -414,6 +419,7 @@ class Assistant:
             query,
             citations,
             abstain=abstain,
+            reason=reason,
             query_vector=vectors.get(SENTENCE_EMBEDDER),
             sentence_vectors=sentence_vectors,
         )

@@ -12,6 +12,8 @@ from qa.abstention import (
     PersonCheck,
     YearContext,
     anchored_dates,
+    describe,
+    missing_reason,
     quantity_focus,
     states_quantity,
 )
@@ -80,6 +82,7 @@ def people() -> PersonCheck:
         ("普京与金正恩的首次峰会在哪里举行？", ["普京"]),
         ("What did Shinzo Abe say about the Singapore summit?", ["Shinzo Abe"]),
         ("How did Vladimir Putin react?", ["Vladimir Putin"]),
+        ("What was Shinzo Abe's reaction?", ["Shinzo Abe"]),
         ("特朗普在新加坡说了什么？", []),  # the documents write 川普, glossed "Trump"
         ("What did Donald Trump say in Singapore?", []),
         ("What did Kim Jong-un promise?", []),
@@ -120,6 +123,27 @@ def test_a_number_must_be_said_of_the_thing_counted():
     assert not states_quantity("財團", ["文在寅2018年9月18日率領財團訪問平壤。"])  # only a date
 
 
+@pytest.mark.parametrize(
+    ("key", "english", "chinese"),
+    [
+        ("ym2019-6", "June 2019", "2019年6月"),
+        ("md6-12", "June 12", "6月12日"),
+        ("y2019", "2019", "2019年"),
+        ("hwasong-15", "Hwasong-15", "Hwasong-15"),
+    ],
+)
+def test_missing_dates_and_designations_read_as_written(key, english, chinese):
+    assert describe(key, "en") == english
+    assert describe(key, "zh-Hant") == chinese
+
+
+def test_a_refusal_says_what_is_missing_in_the_questions_language():
+    assert missing_reason("en", ["June 2019", "Shinzo Abe"]) == "It never mentions June 2019 or Shinzo Abe."
+    assert missing_reason("zh-Hant", ["2019年6月", "安倍晉三"]) == "文件中未提及：2019年6月、安倍晉三。"
+    assert missing_reason("zh-Hans", [], "施政支持度") == "最接近的段落中没有「施政支持度」的数字。"
+    assert missing_reason("en", []) == ""
+
+
 def test_refusing_missing_specifics_can_be_turned_off(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("2018年6月12日川普與金正恩在新加坡會面，發表聯合聲明。駐韓美軍共28,500名。\n", encoding="utf-8")
@@ -130,8 +154,9 @@ def test_refusing_missing_specifics_can_be_turned_off(tmp_path):
         return Assistant([document], settings, embedders=[FakeHashEmbedder()])
 
     on = assistant()
-    assert on.ask("普丁對新加坡會面有何看法？").abstained
-    assert on.ask("川普的支持度是多少？").abstained
+    refused = on.ask("普丁對新加坡會面有何看法？")
+    assert refused.abstained and refused.text.endswith("文件中未提及：普丁。") and refused.citations
+    assert on.ask("川普的支持度是多少？").text.endswith("最接近的段落中沒有「支持度」的數字。")
     assert not on.ask("駐韓美軍有多少名？").abstained
     assert not on.ask("川普在新加坡與誰會面？").abstained
     off = assistant(refuse_missing_specifics=False)
