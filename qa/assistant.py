@@ -16,7 +16,6 @@ from corpus.parsing import CONTROL_CHARACTERS, INVISIBLE_CHARACTERS
 from index.chunking import ChunkSplitter, Passage
 from index.embedders import BUNDLED_EMBEDDERS, Embedder, load_embedder
 from index.embedding_cache import EmbeddingCache, ProgressCallback
-from index.sentences import sentence_spans
 from index.store import IndexBuilder, load_or_build
 from index.tokenize import normalize_for_search
 from qa.abstention import (
@@ -29,7 +28,7 @@ from qa.abstention import (
     quantity_focus,
     states_quantity,
 )
-from qa.answering import ExtractiveAnswerer
+from qa.answering import ExtractiveAnswerer, split_sentences
 from qa.collection import Collection
 from qa.config import Settings
 from qa.errors import InvalidRequestError, UnknownCitationError
@@ -195,7 +194,7 @@ class Assistant:
         unmentioned += self._people(doc_ids).unknown(query)
         counted = quantity_focus(normalize_for_search(query.search_text)) if query.language != "en" else None
         if counted:
-            sentences = [c.text[a:b] for c in citations[: self._answerer.passages] for a, b in sentence_spans(c.text)]
+            sentences = [s.text for c in citations[: self._answerer.passages] for s in split_sentences(c)]
             if states_quantity(counted, sentences):
                 counted = None
         return missing_reason(query.language, unmentioned, counted)
