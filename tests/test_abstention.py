@@ -12,6 +12,7 @@ from qa.abstention import (
     PersonCheck,
     YearContext,
     anchored_dates,
+    date_mentions,
     describe,
     missing_reason,
     quantity_focus,
@@ -51,6 +52,43 @@ def test_date_matching_reads_a_month_in_the_year_an_earlier_passage_named():
     assert 1 not in DateMatcher(passages).run(analyze("What did the foreign minister promise in October 2017?"))
     with pytest.raises(ValueError):
         DateMatcher(passages, ["a"])
+
+
+@pytest.mark.parametrize(
+    ("text", "years"),
+    [
+        ("北韓有2000枚飛彈嗎？", set()),  # Chinese writes a year with 年
+        ("在2018，雙方會面", set()),
+        ("2018年雙方會面", {"y2018"}),
+        ("2016、2017年與2018-2019年", {"y2016", "y2017", "y2018", "y2019"}),
+        ("於2018.6.12會面", {"y2018"}),
+        ("援引自“Talks resume,” The Daily, 2018。", {"y2018"}),
+        ("Does North Korea have 2000 missiles?", set()),
+        ("It sent about 2000 troops, more than 1900 people.", set()),
+        ("What happened in 2019?", {"y2019"}),
+        ("Was 2019's summit a failure?", {"y2019"}),
+        ("Who met in June 2019 and mid-2020?", {"y2019", "y2020"}),
+        ("What came of the 2018 talks?", {"y2018"}),
+        ("2017 was a tense year (see Lee, 2018).", {"y2017", "y2018"}),
+    ],
+)
+def test_a_number_is_a_year_only_when_written_as_one(text, years):
+    assert {k for k in date_mentions(text) if k.startswith("y") and "-" not in k} == years
+
+
+def test_a_question_about_a_count_is_not_refused_for_an_unmentioned_year():
+    check = MentionCheck(["2018年北韓試射飛彈。"])
+    assert check.unknown("北韓有2000枚飛彈嗎？") == []
+    assert check.unknown("Does North Korea have 2000 missiles?") == []
+    assert check.unknown("2000年北韓試射飛彈嗎？") == ["y2000"]
+
+
+def test_may_and_march_name_a_month_only_beside_a_day_or_year():
+    assert not {"ym2018-5", "ym2018-3"} & anchored_dates("In 2018 Kim said he may visit; protests could mar the talks.")
+    assert not {"ym2018-3"} & anchored_dates("In 2018 thousands march in Seoul.")
+    assert {"ym2018-5", "md5-12", "ym2018-3", "md3-3"} <= anchored_dates("In 2018, on May 12 and on 3 Mar they met.")
+    assert "ym2018-6" in anchored_dates("In 2018, in June, they met.")  # a month that is no other word
+    assert date_mentions("They met in May 2018.") >= {"ym2018-5"}
 
 
 def test_a_month_the_documents_name_in_an_earlier_year_is_not_unknown():
