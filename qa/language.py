@@ -53,19 +53,52 @@ def analyze(text: str) -> AnalyzedQuery:
     return AnalyzedQuery(text=text, language=language, search_text=search_text)
 
 
-# Words that point back to something said earlier: pronouns and demonstratives, "what about …",
-# a trailing 呢, an ordinal with no noun ("第二次"). A question holding one is read as a follow-up.
+# A question is read as a follow-up when it points back to something said earlier (anaphora):
+#
+# - Chinese: a pronoun or demonstrative (他們, 它, 該, 這, 那, 此, 其), a word for what was named
+#   (上述, 前者, 雙方, 當時), an opening link (而, 還有, 此外), "what about" (a trailing 呢), or an
+#   ordinal with no noun ("第二次"); never a demonstrative inside a longer common word (因此, 其他,
+#   那麼, 應該: _NOT_POINTING_ZH), and 之後 only opening the question (not "川金會之後");
+# - English: a personal pronoun or possessive (they, them, their, he, his, her, its), "it" unless
+#   it stands for a clause that follows ("What is it that …", "Is it true that …", "How long did it
+#   take to …"), "this/these/those", "that" only as a demonstrative (opening or closing the question,
+#   after a preposition or an auxiliary: "after that", "Why did that happen?", not "the treaty that
+#   ended the war"), "there" only as a place (not "Is there …", "there are"), "then", "the latter",
+#   "the former", and an opening "and", "also", "what about".
 _REFERS_BACK_ZH = re.compile(
-    r"[它她他]們|[它她他]们|[它她]|該|该|這|这|那|此|其|上述|前者|後者|后者|兩者|两者|雙方|双方|當時|当时|同年|之後|之后"
-    r"|^(而|還有|还有|另外|此外)|呢[？?。.!！]*\s*$|第[二三四五六七八九十兩两\d]+次"
+    r"[它她他]們|[它她他]们|[它她]|該|该|這|这|那|此|其|上述|前者|後者|后者|兩者|两者|雙方|双方|當時|当时|同年"
+    r"|呢[？?。.!！]*\s*$|第[二三四五六七八九十兩两\d]+次"
 )
+_OPENS_FOLLOW_UP_ZH = re.compile(r"^\s*(?:而|還有|还有|另外|此外|之後|之后)")
+_NOT_POINTING_ZH = re.compile(
+    r"因此|如此|彼此|從此|从此|此外|其他|其它|其中|其實|其实|其次|尤其|極其|极其|與其|与其"
+    r"|那麼|那么|這麼|这么|應該|应该|活該|活该"
+)
+_AUXILIARY = r"is|was|are|were|do|does|did|will|would|can|could|should|has|have|had"
+_PREPOSITION = r"after|before|about|of|on|in|at|with|by|from|since|to|for|like|under|during|despite|than"
 _REFERS_BACK_EN = re.compile(
-    r"\b(it|its|they|them|their|he|him|his|she|her|that|those|these|this|there|then|both|the latter|the former)\b"
+    r"\b(they|them|their|theirs|he|him|his|she|her|its|it|there|this|these|those|the latter|the former)\b"
+    rf"|\bthen\b(?!-)|^\s*that\b|\bthat\s*[?.!]*\s*$|\b(?:{_PREPOSITION}|{_AUXILIARY})\s+that\b"
     r"|^\s*(and|also|what about|how about)\b",
+    re.IGNORECASE,
+)
+# "it" standing for a clause that follows ("What is it that …", "Is it true that …", "How long did it
+# take to …") and "there" saying that something exists ("Is there …", "there are"): no pointing back.
+_COPULA = r"is|was|will be|would be"
+_EXPLETIVE_EN = re.compile(
+    rf"\b(?:(?:{_COPULA})\s+it|it\s+(?:{_COPULA}|'s|’s|seems|seemed))"
+    r"\s+(?:(?:\w+\s+)?(?:that|whether)|(?!\w+(?:ed|en)\b)\w+\s+to)\b"
+    r"|\bit\s+(?:takes?|took|taken)\b(?=.*\bto\b)"
+    rf"|\b(?:{_AUXILIARY}|be|been)\s+there\b(?!\s*[?.!]*\s*$)|\bthere\s+(?:{_AUXILIARY}|be|been|'s|’s|seems?)\b",
     re.IGNORECASE,
 )
 
 
 def refers_back(text: str) -> bool:
-    """Whether a question points back to an earlier one ("那是哪一年？", "What did they agree on?")."""
-    return bool(_REFERS_BACK_ZH.search(text) or _REFERS_BACK_EN.search(text))
+    """Whether a question points back to an earlier one ("那是哪一年？", "What did they agree on?"),
+    by the words above."""
+    return bool(
+        _OPENS_FOLLOW_UP_ZH.search(text)
+        or _REFERS_BACK_ZH.search(_NOT_POINTING_ZH.sub("，", text))
+        or _REFERS_BACK_EN.search(_EXPLETIVE_EN.sub(" ", text))
+    )

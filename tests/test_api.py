@@ -161,6 +161,27 @@ def test_a_self_contained_question_ignores_the_history(assistant):
         ("What is the weather in Paris today?", False),
         ("今天天氣如何", False),
         ("北韓迄今共進行幾次核試？", False),
+        # pronouns and demonstratives that point back
+        ("那麼他們呢？", True),
+        ("此外，美國的立場為何？", True),
+        ("When was it deployed?", True),
+        ("Why did that happen?", True),
+        ("What happened after that?", True),
+        ("What happened there?", True),
+        ("Who signed that?", True),
+        # the same characters and words inside common words, or not pointing at anything said
+        ("因此南韓決定了什麼？", False),
+        ("其他國家的立場為何？", False),
+        ("北韓應該放棄核武嗎？", False),
+        ("尤其是飛彈射程有多遠？", False),
+        ("川金會之後北韓做了什麼？", False),
+        ("Is there a timeline for denuclearization?", False),
+        ("Are there sanctions on oil exports?", False),
+        ("What is the agreement that ended the war?", False),
+        ("Who said that the talks failed?", False),
+        ("What is it that North Korea wants?", False),
+        ("Is it true that talks resumed?", False),
+        ("How long did it take to build the base?", False),
     ],
 )
 def test_follow_up_questions_are_recognised(question, follow_up):
