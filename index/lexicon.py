@@ -35,8 +35,12 @@ WORDS_PER_HEADWORD = 8
 _WORD = re.compile(r"[a-z]+|[0-9]+")
 # A Chinese term followed by its English form in parentheses: 康京和 (Kang Kyung-wha).
 _PAIR = re.compile(f"([{_HAN}]{{2,12}})\\s*[（(]\\s*([A-Za-z][A-Za-z0-9 .,'’&/\\-]{{1,80}}?)\\s*[)）]")
-# Characters that end a term when reading backwards from the parenthesis.
+# Function words of one character: a term does not run across one that stands as a word (see
+# mine_pairs; 以 of 以色列 and 和 of 和平 are parts of words).
 _TERM_BREAKS = frozenset("的與和及在對由將為是於向、稱指以")
+_BREAK_WORDS = frozenset({"包括", "關於", "根據", "透過", "通過", "例如", "位於", "來自"})
+"""Function words of more than one character, in search form."""
+MAX_TERM_CHARS = 8
 # Gloss words that say what kind of entry it is rather than what it means.
 _GLOSS_NOISE = frozenset({"surname", "abbr", "tw", "pr", "lit", "fig", "sb", "sth", "etc", "variant", "old", "name"})
 # A gloss that names a person: "Moon Jae-in (1953-), …", "(Tw) Vladimir Putin (1952-)", "Bolton (name)".
@@ -200,14 +204,47 @@ def _han_substrings(texts: Iterable[str], longest: int) -> set[str]:
     return found
 
 
-def mine_pairs(text: str) -> list[tuple[str, str]]:
-    """``(chinese, english)`` pairs the text writes as ``中文 (English)``."""
+def _words(run: str, dictionary: Mapping[str, Sequence[DictionaryEntry]]) -> list[str]:
+    """``run`` cut into words from its end: at each step the longest headword of ``dictionary``
+    (keyed in search form, up to :data:`MAX_HEADWORD_CHARS` characters) that ends there, else one
+    character: "簽署和平協定" → 簽署, 和平, 協定; "美國和平壤" → 美國, 和, 平壤."""
+    search = normalize_for_search(run)
+    if len(search) != len(run):
+        search = run
+    words: list[str] = []
+    end = len(run)
+    while end > 0:
+        n = next((n for n in range(min(MAX_HEADWORD_CHARS, end), 1, -1) if search[end - n : end] in dictionary), 1)
+        words.insert(0, run[end - n : end])
+        end -= n
+    return words
+
+
+def _is_break(word: str) -> bool:
+    """Whether a word of :func:`_words` is a function word, which a term does not run across."""
+    word = normalize_for_search(word)
+    return all(c in _TERM_BREAKS for c in word) or word in _BREAK_WORDS
+
+
+def mine_pairs(text: str, dictionary: Mapping[str, Sequence[DictionaryEntry]] | None = None) -> list[tuple[str, str]]:
+    """``(chinese, english)`` pairs the text writes as ``中文 (English)``.
+
+    The Chinese term is made of whole words (:func:`_words`): those after the last function word
+    before the parenthesis ("與以色列（Israel）" → 以色列, "簽署和平協定" is not cut at 和). Over
+    :data:`MAX_TERM_CHARS` characters, it is the longest ending of two words or more that fits and
+    starts with a dictionary word ("包括國際原子能總署" → 國際原子能總署), or the pair is left out.
+    Without a dictionary every character is a word.
+    """
+    dictionary = dictionary or {}
     pairs = []
     for match in _PAIR.finditer(text):
-        run = match.group(1)
-        # the term starts after the last break character that leaves at least two characters
-        cut = next((i + 1 for i in range(len(run) - 3, -1, -1) if run[i] in _TERM_BREAKS), 0)
-        chinese = run[cut:][-8:]
+        words = _words(match.group(1), dictionary)
+        breaks = [i + 1 for i, w in enumerate(words) if _is_break(w) and len("".join(words[i + 1 :])) >= 2]
+        words = words[max(breaks, default=0) :]
+        if len("".join(words)) > MAX_TERM_CHARS:
+            fits = [i for i in range(len(words) - 1) if len("".join(words[i:])) <= MAX_TERM_CHARS and len(words[i]) > 1]
+            words = words[fits[0] :] if fits else []
+        chinese = "".join(words)
         if len(chinese) >= 2:
             pairs.append((chinese, match.group(2).strip(" .,")))
     return pairs
@@ -285,7 +322,7 @@ class BilingualLexicon:
             slot[term] = min(rank, slot.get(term, rank))
 
         for text in texts:
-            for chinese, english in mine_pairs(text):
+            for chinese, english in mine_pairs(text, dictionary):
                 term = normalize_for_search(chinese)
                 for part in re.split(r"[,/;]", english):
                     words = english_words(part)

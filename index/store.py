@@ -440,7 +440,7 @@ class IndexBuilder:
             "embedders": [e.name for e in self.embedders],
             "header": self.header,
             "lexical": "bm25s-k1.2-b0.75-cjk-bigram-v1+sentences",
-            "lexicon": "pairs+cedict-v5" if self.dictionary else "pairs-v4",
+            "lexicon": "pairs+cedict-v6" if self.dictionary else "pairs-v5",
             "sentence_embedders": self.sentence_embedders,
             "sentences": "cjk-punct-v2",
         }

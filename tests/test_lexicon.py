@@ -15,6 +15,24 @@ def test_pairs_written_in_the_text_are_mined():
     assert any(zh.endswith("康京和") and en == "Kang Kyung-wha" for zh, en in pairs.items())
 
 
+def test_mined_terms_are_whole_words():
+    words = ["以色列", "伊朗", "兩韓", "簽署", "和平", "協定", "包括", "國際", "原子能", "總署", "外交", "部長", "韓國"]
+    dictionary = {w: (DictionaryEntry(w, w, ("a word",)),) for w in words}
+    text = "以色列（Israel）與伊朗（Iran）對立。兩韓簽署和平協定（peace treaty）。包括國際原子能總署（IAEA）。"
+    pairs = dict((en, zh) for zh, en in mine_pairs(text, dictionary))
+    assert pairs == {"Israel": "以色列", "Iran": "伊朗", "peace treaty": "兩韓簽署和平協定", "IAEA": "國際原子能總署"}
+    # a function word that stands as a word still ends the term
+    assert mine_pairs("川普與以色列（Israel）", dictionary) == [("以色列", "Israel")]
+    # too long, and no ending of whole words fits: the pair is left out rather than cut blindly
+    assert mine_pairs("韓國外交部甲乙丙丁戊己（Someone）", dictionary) == []
+    assert mine_pairs("包括國際原子能總署（IAEA）") == []  # without a dictionary no word is known
+
+
+def test_the_dictionary_keeps_mined_terms_whole():
+    pairs = dict((en, zh) for zh, en in mine_pairs("與以色列（Israel）簽署和平協定（peace treaty）", load_cedict()))
+    assert pairs == {"Israel": "以色列", "peace treaty": "簽署和平協定"}
+
+
 def test_english_words_are_stemmed_so_forms_meet():
     assert english_words("compensation") == english_words("compensate")
     assert english_words("the deployments of a missile") == english_words("deployment missiles")
