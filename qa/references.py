@@ -16,13 +16,26 @@ _REFERENCE = re.compile(
     r"|https?://"  # a web address
     r"|[“\"][^”\"]{8,}[,，]\s*[”\"].*\b(?:19|20)\d\d\b"  # “Title,” Publisher, October 31, 2018
 )
-# Asking for a source, not naming one: "出自哪家媒體", "which newspaper", "according to which report";
-# but not "據《韓國中央日報》報導，…", "According to Bolton, who …" or "what did X reportedly say".
+# Asking for a source: WHERE something was published or reported ("出自哪家媒體", "資料來源是",
+# "哪份報告", "which newspaper", "according to which report", "what is the source of the figure"),
+# or WHO made a figure or table ("是誰繪製的", "作者是誰", "who drew the chart"). Not naming a
+# source ("據《韓國中央日報》報導", "According to Bolton, who …"), nor words that only look alike:
+# 製作 (to make), 資金來源, 作者認為, 哪份協議, "sources of tension", "who made the decision".
+_INFO_NOUN = (
+    r"(?:figure|number|estimate|statistic|data|claim|quote|quotation|information"
+    r"|chart|graph|table|map|diagram|report|statement|photo|image)s?"
+)
+"""What a source is asked of: a figure or table, a number, a claim or quote."""
 _ASKS_SOURCE = re.compile(
-    r"出自|出處|出处|來源|来源|引自|援引|哪家媒|哪個媒體|哪个媒体|哪[份篇]|誰報導|谁报道|製作|制作|繪製|绘制|作者"
-    r"|\bsources?\b|\baccording to (?:which|what|whom)\b"
-    r"|\b(?:which|what) (?:\w+ )?(?:report|media|outlet|newspaper|paper|agency|publication|article|website)s?\b"
-    r"|\bwho (?:reported|made|drew|compiled|created|prepared|produced)\b",
+    r"出自(?:哪|何|誰|谁)|出處|出处|資料來源|资料来源|消息來源|消息来源|引自哪|引自何|援引自哪"
+    r"|哪[家個个份篇則则些][\u4e00-\u9fff]{0,4}?(?:媒體|媒体|報紙|报纸|報社|报社|通訊社|通讯社|報告|报告|報導|报道|新聞|新闻|文章|文件|資料|资料|研究|刊物)"
+    r"|(?:誰|谁)(?:製作|制作|繪製|绘制|編製|编制|整理|報導|报道)|(?:作者|製作者|制作者|繪製者|绘制者)是(?:誰|谁)"
+    r"|\baccording to (?:which|what|whom)\b"
+    r"|\b(?:which|what) (?:\w+ )?(?:reports?|media|outlets?|newspapers?|papers?|news agency|news agencies|publications?"
+    r"|articles?|websites?|sources?(?! of\b))\b"
+    rf"|\bsources? (?:of|for) (?:the |this |that |these |those )?(?:[\w,.'’-]+ )?{_INFO_NOUN}\b"
+    r"|\bwho (?:first )?(?:reported|compiled)\b|\bwho (?:is|was|are|were) the authors?\b"
+    rf"|\bwho (?:drew|made|created|prepared|produced|designed) (?:the |this |that )?(?:[\w'’-]+ )?{_INFO_NOUN}\b",
     re.I,
 )
 

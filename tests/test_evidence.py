@@ -68,6 +68,23 @@ def test_references_are_told_from_prose():
         ("According to Bolton's interview, who proposed the one-year timeline?", False),
         ("据《韩国中央日报》报道，金正恩曾向蓬佩奥提出哪两种方案？", False),
         ("What did Kim Jong-un reportedly offer Pompeo?", False),
+        # where something was published, or who made a figure or table
+        ("這段引文出自哪裡？", True),
+        ("這張表的資料來源是什麼？", True),
+        ("哪份報告提到飛彈的數量？", True),
+        ("這張地圖是誰繪製的？", True),
+        ("這份報告的作者是誰？", True),
+        ("What is the source of the casualty figures?", True),
+        ("Who compiled the table of sanctions?", True),
+        # the same words about something else
+        ("工業園區的資金來源是什麼？", False),
+        ("北韓如何製作核彈？", False),
+        ("作者認為北韓會放棄核武嗎？", False),
+        ("哪份協議規定了非軍事區？", False),
+        ("What are the sources of tension on the peninsula?", False),
+        ("What is the source of tension between the two Koreas?", False),
+        ("Who made the decision to withdraw?", False),
+        ("Which agency inspects nuclear sites?", False),
     ],
 )
 def test_questions_asking_for_a_source(question, asks):
