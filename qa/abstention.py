@@ -311,10 +311,14 @@ class PersonCheck:
         return sorted({written for written, person in self._named(query) if not self._mentioned(person)})
 
 
-# How a Chinese question (in search form: Traditional characters) asks for a number, and the
-# questions that ask for a date or an ordinal instead ("幾月幾日", "第幾屆", "幾乎").
-_ASKS_QUANTITY = re.compile(r"多少|多大|多長|多高|多遠|多久|多重|(?<!第)幾(?![月日號號時點乎])")
-_ASKS_DATE = re.compile(r"哪一?天|何時|什麼時候|幾月|幾日|幾號|哪一?年|日期")
+ASKS_DATE = re.compile(
+    r"哪一?天|何時|何时|什麼時候|什么时候|[幾几](?:月|日|號|号|時|时)|哪一?年|日期|\bwhen\b|\bwhat date\b", re.I
+)
+"""A question that asks for a date: "哪一天", "幾月幾日", "什么时候", "when", "what date"."""
+HOW_MANY_ZH = r"(?<!第)[幾几](?![月日號号時时點点乎])"
+"""幾 asking for a number: not an ordinal (第幾), a date or hour (幾月, 幾時, 幾點), nor 幾乎 (almost)."""
+# How a Chinese question (in search form: Traditional characters) asks for a number.
+_ASKS_QUANTITY = re.compile(rf"多少|多大|多長|多高|多遠|多久|多重|{HOW_MANY_ZH}")
 _CLAUSE_BREAK = re.compile(r"[，。？?！!、；;,：:\s]")
 _MEASURES = r"(?:階段|[個家次名人輛枚架具件項年天輪位處座所種條筆億萬元倍步份張艘發支場屆批趟回國方])"
 """Measure words: what a number counts in ("三階段", "幾家", "16次")."""
@@ -330,7 +334,7 @@ def quantity_focus(question: str) -> str | None:
     """What a Chinese question (in search form) asks the number of, if it asks for one:
     "共有多少家南韓企業進駐" → 南韓企業進駐, "施政支持度是多少" → 施政支持度; ``None`` otherwise."""
     match = _ASKS_QUANTITY.search(question)
-    if match is None or _ASKS_DATE.search(question):
+    if match is None or ASKS_DATE.search(question):
         return None
     after = _MEASURE_WORD.sub("", _CLAUSE_BREAK.split(question[match.end() :])[0]).rstrip("呢嗎啊")
     if len(after) >= 2:

@@ -11,15 +11,13 @@ import numpy as np
 from index.embedders import Embedder
 from index.sentences import sentence_spans
 from index.tokenize import tokenize
-from qa.abstention import date_mentions
+from qa.abstention import ASKS_DATE, HOW_MANY_ZH, date_mentions
 from qa.language import AnalyzedQuery, Language
 from qa.model import Answer, Citation, Quote
 from qa.references import asks_for_source, is_reference
 
 # What kind of answer a question asks for, by its question words, and what such an answer looks like.
-_ASKS_DATE = re.compile(r"哪一?天|何時|何时|什麼時候|什么时候|幾月|几月|哪一?年|日期|\bwhen\b|\bwhat date\b", re.I)
-_ASKS_NUMBER = re.compile(r"多少|幾|几|\bhow (many|much)\b|\bwhat (percentage|share)\b", re.I)
-_DATE = re.compile(r"\d{1,2}月\d{1,2}日|\d{4}年\d{1,2}月|\d{4}\.\d{1,2}\.\d{1,2}")
+_ASKS_NUMBER = re.compile(rf"多少|{HOW_MANY_ZH}|\bhow (many|much)\b|\bwhat (percentage|share)\b", re.I)
 _NUMBER = re.compile(r"\d")
 ANSWER_TYPE_BONUS = 0.3
 DATE_MATCH_BONUS = 0.3
@@ -106,10 +104,13 @@ class ExtractiveAnswerer:
     @staticmethod
     def _answer_type(question: str, sentences: list[Sentence]) -> np.ndarray:
         """A bonus for sentences holding the kind of answer asked for (a date, a number)."""
-        pattern = _DATE if _ASKS_DATE.search(question) else _NUMBER if _ASKS_NUMBER.search(question) else None
-        if pattern is None:
+        if ASKS_DATE.search(question):  # a date: a month with its day or year, in any form date_mentions reads
+            holds = [any(k.startswith(("ym", "md")) for k in date_mentions(s.text)) for s in sentences]
+        elif _ASKS_NUMBER.search(question):
+            holds = [bool(_NUMBER.search(s.text)) for s in sentences]
+        else:
             return np.zeros(len(sentences))
-        return np.array([ANSWER_TYPE_BONUS if pattern.search(s.text) else 0.0 for s in sentences])
+        return np.array([ANSWER_TYPE_BONUS if held else 0.0 for held in holds])
 
     @staticmethod
     def _dates(query: AnalyzedQuery, sentences: list[Sentence]) -> np.ndarray:

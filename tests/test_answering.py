@@ -1,5 +1,7 @@
 """The extractive answerer and the sentences it quotes (no model: lexical scores and bonuses only)."""
 
+import pytest
+
 from index.sentences import sentence_spans
 from qa.answering import ExtractiveAnswerer
 from qa.language import analyze
@@ -37,3 +39,19 @@ def test_a_question_asking_who_made_a_figure_gets_its_credit_line():
     assert "陳蒿堯整理繪製" in answer.text
     other = ExtractiveAnswerer(max_sentences=1).run(analyze("這張圖畫的是什麼？"), [passage])
     assert "資料來源" not in other.text  # a credit line is no answer to anything else
+
+
+@pytest.mark.parametrize("date", ["on June 12, 2018", "on 12 June 2018", "in June 2018", "on 12 June"])
+def test_a_date_written_in_english_answers_a_question_asking_when(date):
+    passage = citation(f"The leaders met in Singapore after long talks.\nThe leaders met in Singapore {date}.")
+    answer = ExtractiveAnswerer(max_sentences=1).run(analyze("When did the leaders meet in Singapore?"), [passage])
+    assert date in answer.text
+
+
+@pytest.mark.parametrize("question", ["北韓幾乎每月試射飛彈嗎？", "北韩几乎每月试射飞弹吗？", "北韓第幾次試射飛彈？"])
+def test_almost_and_ordinals_do_not_ask_for_a_number(question):
+    passage = citation("北韓每月試射飛彈，次次從未停止。北韓每月試射飛彈，共有16次。")
+    answer = ExtractiveAnswerer(max_sentences=1).run(analyze(question), [passage])
+    assert "從未停止" in answer.text
+    counted = ExtractiveAnswerer(max_sentences=1).run(analyze("北韓每月試射幾次飛彈？"), [passage])
+    assert "16次" in counted.text  # a question asking how many does credit the number
