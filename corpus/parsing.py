@@ -31,6 +31,7 @@ _HEADING_PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (3, re.compile(r"^[（(][一二三四五六七八九十]+[）)]")),
 )
 _MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*$")
+_MARKDOWN_FENCES = ("```", "~~~")
 _CAPTION = re.compile(r"^(圖|表|图|Figure|Table)\s*\d+([-.－]\d+)?", re.I)
 _SOURCE = re.compile(r"^(資料來源|资料来源|Source)\s*[：:]", re.I)
 MAX_HEADING_CHARS = 80
@@ -117,15 +118,26 @@ class TextItem:
         self.footnotes.extend(other.footnotes)
 
 
-def _raw_paragraphs(text: str) -> list[str]:
-    """Blank-line separated groups of lines, each joined into one string."""
+def _raw_paragraphs(text: str, markdown: bool = False) -> list[str]:
+    """Blank-line separated groups of lines, each joined into one string. In Markdown a heading line
+    (``## Section``) is a group of its own even without blank lines around it, except inside a fenced
+    code block (a ``# comment`` there is code)."""
     groups: list[str] = []
     current = ""
+    fenced = False
     for line in text.split("\n"):
         line = line.strip()
         if not line:
             if current:
                 groups.append(current)
+            current = ""
+            continue
+        if markdown and line.startswith(_MARKDOWN_FENCES):
+            fenced = not fenced
+        elif markdown and not fenced and _MARKDOWN_HEADING.match(line):
+            if current:
+                groups.append(current)
+            groups.append(line)
             current = ""
             continue
         current = _join(current, line)
@@ -249,7 +261,7 @@ def parse_text(
 ) -> Document:
     """Parse extracted text (or Markdown when ``markdown``) into a :class:`Document`."""
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff"))
-    items = _place_footnotes(_repair_page_breaks(_classify(_raw_paragraphs(text), markdown)))
+    items = _place_footnotes(_repair_page_breaks(_classify(_raw_paragraphs(text, markdown), markdown)))
     digest = content_hash or hashlib.sha256(text.encode("utf-8")).hexdigest()
     return assemble_document(items, doc_id=doc_id, source=source, content_hash=digest)
 
