@@ -221,6 +221,45 @@ def test_the_page_gets_one_line_when_retrieval_raises(chat_url):
     assert "Traceback" not in stream and "RuntimeError" not in stream and "failed inside retrieval" not in stream
 
 
+# -- requests the chat cannot serve ---------------------------------------------------------------
+def _api_call(url: str, data: list) -> tuple[str, object]:
+    """Call ``/chat`` over the plain HTTP API (JSON as Python writes it: ``NaN``, ``Infinity``, ``"\\ud800"``);
+    returns the result stream's last event and its data."""
+    parts = urlsplit(url)
+    event = json.loads(_http(parts, "POST", "/gradio_api/call/chat", {"data": data}))["event_id"]
+    lines = _http(parts, "GET", f"/gradio_api/call/chat/{event}").splitlines()
+    kind = [line[len("event: ") :] for line in lines if line.startswith("event: ")][-1]
+    return kind, json.loads([line[len("data: ") :] for line in lines if line.startswith("data: ")][-1])
+
+
+@pytest.mark.parametrize("k", ["abc", None, float("nan"), float("inf"), float("-inf"), 2.5, "3", True, [3]])
+def test_a_k_that_is_not_a_whole_number_gets_one_clear_line(chat_url, k):
+    with ErrorRecords() as log:
+        kind, data = _api_call(chat_url, ["駐韓美軍的人數是多少？", [], k])
+    assert kind == "error" and data["error"] == f"k must be a whole number, not {k!r}", data  # type: ignore[index]
+    assert log.records == [], log.messages()
+
+
+def test_a_lone_surrogate_in_the_question_is_answered_or_refused_cleanly(chat_url, serial):
+    question = QUESTIONS[0]
+    with ErrorRecords() as log:
+        answered = _api_call(chat_url, [question[:3] + "\ud800" + question[3:], [], 5])
+        refused = _api_call(chat_url, ["\udc00", [], 5])
+        with_history = _api_call(chat_url, [question, ["\ud83d"], 5])
+        not_a_list = _api_call(chat_url, [question, 5, 5])
+        _, stream_path = _page_event(chat_url, "北韓\ud800核試")
+        stream = _http(urlsplit(chat_url), "GET", stream_path)
+    assert answered == ("complete", [serial[question]])
+    assert refused == ("error", {**refused[1], "error": "the question is empty; type a question about the document"})  # type: ignore[dict-item]
+    assert with_history == ("complete", [serial[question]])
+    assert not_a_list[0] == "error" and "history must be a list" in not_a_list[1]["error"]  # type: ignore[index]
+    messages = [json.loads(line[len("data: ") :]) for line in stream.splitlines() if line.startswith("data: ")]
+    done = [m for m in messages if m["msg"] == "process_completed"]
+    assert len(done) == 1 and done[0]["success"], messages
+    assert "北韓\ufffd核試" in stream and "went wrong" not in stream
+    assert log.records == [], log.messages()
+
+
 # -- clients that leave mid-answer ---------------------------------------------------------------
 class SSEStream:
     """A raw event-stream request on its own socket, to be dropped before the answer arrives."""

@@ -35,6 +35,8 @@ from ui import render
 log = logging.getLogger(__name__)
 _SOURCE_ID = re.compile(r"`(p[0-9a-f]{7,})`\s*$")
 """A source message in the chat ends with its citation id in backticks (see ``render.source_markdown``)."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""Half of a UTF-16 pair, alone: cannot be sent back as UTF-8, so the chat shows U+FFFD in its place."""
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -278,7 +280,9 @@ class ChatApp:
         ``page_end`` (the pages of a PDF passage, else ``None``).
         """
         try:
-            answer = self.answer(message or "", history or [], int(k))
+            if history is not None and not isinstance(history, list):
+                raise QAError("history must be a list of earlier questions (strings)")
+            answer = self.answer(message or "", history or [], k)  # the assistant refuses a k that is not whole
         except QAError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         except Exception:
@@ -306,7 +310,9 @@ class ChatApp:
                 messages, "請輸入一個關於這份文件的問題。 Please type a question about the document.", turn
             )
             return
-        shown = text if len(text) <= DISPLAY_CHARS else text[:DISPLAY_CHARS] + f"… ({len(text):,} 字 characters)"
+        shown = _SURROGATE.sub("\ufffd", text)  # the assistant drops them from the question it answers
+        if len(shown) > DISPLAY_CHARS:
+            shown = shown[:DISPLAY_CHARS] + f"… ({len(shown):,} 字 characters)"
         messages.append(gr.ChatMessage(role="user", content=render.markdown_text(shown)))
         waiting = "搜尋中… Searching…" if self.loader.ready else self.loader.status()
         yield _with_reply(messages, render.markdown_text(waiting), turn)
