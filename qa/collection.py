@@ -187,8 +187,21 @@ class Collection:
                 raise self._empty_error()
             return [self._load(entry, loader) for entry in entries]
 
+    def _stored_copy(self, entry: DocumentEntry) -> Path:
+        """Where the copy of ``entry`` is: ``files/<hash>/<file name>``, or the one file in
+        ``files/<hash>/`` (a collection that recorded a symbolic link's target name but stored
+        the copy under the link's)."""
+        folder = self.directory / FILES / entry.content_hash
+        stored = folder / entry.file_name
+        if not stored.is_file():
+            with contextlib.suppress(OSError):
+                found = [p for p in folder.iterdir() if p.is_file()]
+                if len(found) == 1:
+                    return found[0]
+        return stored
+
     def _load(self, entry: DocumentEntry, loader: DocumentLoader) -> Document:
-        stored = self.directory / FILES / entry.content_hash / entry.file_name
+        stored = self._stored_copy(entry)
         damaged = (
             f"the collection {self.name!r}: the stored copy of {entry.id!r} is missing or damaged; remove it "
             f"(qa index remove {entry.id} --collection {self.name}) and add {entry.path} again"
@@ -274,14 +287,17 @@ class Collection:
             digest = hashlib.sha256(data).hexdigest()
             if digest in staged:
                 continue
-            copy = staging / digest / path.name
+            # the folder resolved, the file's own name kept (a symbolic link's, not its target's): the
+            # copy is stored under the name the manifest records
+            source = path.parent.resolve() / path.name
+            copy = staging / digest / source.name
             copy.parent.mkdir(parents=True)
             copy.write_bytes(data)
             try:
                 document = loader.load(copy)
             except DocumentError as exc:
                 raise DocumentError(str(exc).replace(str(copy), str(path))) from None
-            staged[digest] = _Staged(path.resolve(), digest, len(data), document)
+            staged[digest] = _Staged(source, digest, len(data), document)
         if progress:
             progress("reading", len(paths), len(paths))
         return list(staged.values())
@@ -305,6 +321,8 @@ class Collection:
                 size=item.size,
                 added=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             )
+            if not (staging / entry.content_hash / entry.file_name).is_file():
+                raise CollectionError(f"{item.source}: the copy to store is missing; nothing was added")
             taken.add(entry.id)
             by_hash[entry.content_hash] = entry
             added.append(entry)

@@ -139,6 +139,33 @@ def test_adding_is_all_or_nothing(settings, files, tmp_path, bad):
     assert [e.id for e in notes.entries()] == ["garden"]
 
 
+def test_a_symbolic_link_is_added_under_its_own_name_and_read_back(capsys, settings, files, tmp_path):
+    link = tmp_path / "links" / "link-to-budget.md"
+    link.parent.mkdir()
+    link.symlink_to(files["budget"])
+    notes = Collection("notes", settings)
+    [entry] = notes.add([link])
+    assert entry.id == "link-to-budget" and entry.path == str(link.parent.resolve() / link.name)
+    assert [d.title for d in notes.documents()] == ["研究所年度報告"]
+    common = ["--cache-dir", str(settings.cache_dir), *FAST]
+    code, _, err = run(capsys, "index", "add", str(link), str(files["garden"]), "--collection", "notes", *common)
+    assert code == 0, err
+    code, out, err = run(capsys, "ask", "研究預算是多少？", "--collection", "notes", "--json", *common)
+    assert code == 0, err
+    assert {c["doc_id"] for c in json.loads(out)["citations"]} >= {"link-to-budget"}
+
+
+def test_a_manifest_naming_a_link_target_still_finds_the_stored_copy(settings, files, tmp_path):
+    notes = Collection("notes", settings)
+    notes.add([files["budget"]])
+    manifest = notes.directory / "manifest.json"
+    data = json.loads(manifest.read_text("utf-8"))
+    data["documents"][0]["path"] = str(tmp_path / "elsewhere" / "target-name.md")  # as an earlier version wrote it
+    manifest.write_text(json.dumps(data), "utf-8")
+    assert [(d.id, d.title) for d in notes.documents()] == [("budget", "研究所年度報告")]
+    assert [e.id for e in notes.add([files["garden"]])] == ["garden"]
+
+
 def test_the_same_content_again_changes_nothing_and_embeds_nothing(settings, files, tmp_path):
     notes = Collection("notes", settings)
     [entry] = notes.add([files["budget"]])
