@@ -6,21 +6,28 @@ wrapped in :class:`FaultyFakeEmbedder` so one question can raise and another can
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import logging
+import os
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import FakeHashEmbedder, running
+from conftest import FakeHashEmbedder, free_port, running
 
+from corpus import default_document_path
 from qa import Assistant, Settings
 from ui.app import ANSWERED_AT_ONCE, FAILED_REPLY, create_app
 
@@ -325,3 +332,68 @@ def test_a_cancelled_client_job_mid_answer_leaves_the_server_serving(chat_url, s
     assert not log.records, log.messages()
     err = capfd.readouterr().err
     assert "Traceback" not in err, err
+
+
+# -- a served index whose files change underneath ------------------------------------------------
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def served(*argv: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``qa serve ARGV…`` in a new process on a free port; yields its URL and the process, then stops it."""
+    port = free_port()
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", PYTHONPATH=str(ROOT), **(env or {}))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qa", "serve", "--port", str(port), *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"qa serve did not come up: {proc.stdout.read() if proc.stdout else ''}")
+                time.sleep(0.5)
+        yield url, proc
+    finally:
+        proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(30)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_served_index_survives_every_file_of_it_being_cut_short(tmp_path):
+    """The index files are read into memory, never mapped: cutting them short under a running
+    ``qa serve`` (another process rebuilding, a careless ``truncate``) changes nothing it answers."""
+    document = tmp_path / "chapter.txt"
+    document.write_text(default_document_path().read_text("utf-8")[:12_000], "utf-8")
+    common = ["--embedders", "use", "--cache-dir", str(tmp_path / "cache"), "--doc", str(document)]
+    built = subprocess.run(
+        [sys.executable, "-m", "qa", "index", *common],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    assert built.returncode == 0, built.stderr
+    cache = tmp_path / "cache"
+    question = "川金會在哪一天舉行？"
+    with served(*common) as (url, proc):  # the server loads the index saved by the first run
+        client = gradio_client.Client(url, verbose=False)
+        before = client.predict(question, [], 5, api_name="/chat")
+        cut = [p for p in (cache / "indexes").rglob("*") if p.is_file() and p.stat().st_size > 100]
+        assert any(p.suffix == ".faiss" and p.name.startswith("sentence-dense") for p in cut)
+        assert any(p.suffix == ".faiss" and p.name.startswith("dense") for p in cut)
+        for path in cut:
+            os.truncate(path, 100)
+        after = [client.predict(question, [], 5, api_name="/chat") for _ in range(2)]
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+    assert after == [before, before]
