@@ -29,7 +29,7 @@ from conftest import FakeHashEmbedder, free_port, running
 
 from corpus import default_document_path
 from qa import Assistant, Settings
-from ui.app import ANSWERED_AT_ONCE, FAILED_REPLY, create_app
+from ui.app import ANSWERED_AT_ONCE, FAILED_REPLY, NOT_UPLOADED, create_app
 
 gradio_client = pytest.importorskip("gradio_client")
 
@@ -264,6 +264,84 @@ def test_a_lone_surrogate_in_the_question_is_answered_or_refused_cleanly(chat_ur
     done = [m for m in messages if m["msg"] == "process_completed"]
     assert len(done) == 1 and done[0]["success"], messages
     assert "北韓\ufffd核試" in stream and "went wrong" not in stream
+    assert log.records == [], log.messages()
+
+
+# -- no network, no files from elsewhere ---------------------------------------------------------
+PROBE_URL = "http://peninsula-qa-probe.invalid/notes.md"
+
+
+class OutgoingConnections:
+    """Test double for the network: records every host name looked up and every address connected
+    to beyond 127.0.0.1, and fails them as an offline machine would."""
+
+    def __init__(self, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        self.attempts: list[str] = []
+        real_getaddrinfo, real_connect = socket.getaddrinfo, socket.socket.connect
+
+        def getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if host not in ("127.0.0.1", "localhost", "::1", None):
+                self.attempts.append(f"lookup {host}")
+                raise socket.gaierror(socket.EAI_NONAME, "offline")
+            return real_getaddrinfo(host, *args, **kwargs)
+
+        def connect(sock, address):  # type: ignore[no-untyped-def]
+            if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
+                self.attempts.append(f"connect {address}")
+                raise OSError("offline")
+            return real_connect(sock, address)
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+        monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+def _file_data(path: str, url: str | None = None) -> dict:
+    return {"path": path, "url": url, "orig_name": Path(path).name, "meta": {"_type": "gradio.FileData"}}
+
+
+def _join(url: str, elem_id: str, event: str, data: list) -> str:
+    """Join the queue as the page does for ``event`` on the component ``elem_id``; returns the event stream."""
+    parts = urlsplit(url)
+    config = json.loads(_http(parts, "GET", "/config"))
+    component = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id)
+    dependency = next(d for d in config["dependencies"] if [component, event] in d["targets"])
+    session = uuid.uuid4().hex
+    body = {
+        "data": data,
+        "fn_index": dependency["id"],
+        "trigger_id": component,
+        "session_hash": session,
+        "event_data": None,
+    }
+    json.loads(_http(parts, "POST", "/gradio_api/queue/join", body))
+    return _http(parts, "GET", f"/gradio_api/queue/data?session_hash={session}")
+
+
+def test_no_input_route_makes_the_server_fetch_a_url_or_take_a_file_from_its_disk(chat_url, monkeypatch, tmp_path):
+    secret = tmp_path / "secret.md"
+    secret.write_text("# 機密\n\n不該被讀取的內容。\n", "utf-8")
+    network = OutgoingConnections(monkeypatch)
+    with ErrorRecords() as log:
+        streams = [
+            _join(chat_url, "pqa-upload", "upload", [[_file_data(PROBE_URL, PROBE_URL)], []]),
+            _join(chat_url, "pqa-upload", "upload", [[_file_data("notes.md", PROBE_URL)], []]),
+            _join(chat_url, "pqa-upload", "upload", [[_file_data(str(secret))], []]),
+            _join(chat_url, "pqa-question", "submit", [_file_data(PROBE_URL, PROBE_URL), [], None, None]),
+            _join(chat_url, "pqa-lookup", "submit", [_file_data(PROBE_URL, PROBE_URL), None]),
+        ]
+        api = _api_call(chat_url, [_file_data(PROBE_URL, PROBE_URL), [_file_data(str(secret))], 5])
+    assert network.attempts == []
+    refusals = []
+    for stream in streams:
+        messages = [json.loads(line[len("data: ") :]) for line in stream.splitlines() if line.startswith("data: ")]
+        [done] = [m for m in messages if m["msg"] == "process_completed"]
+        assert not done["success"], done
+        refusals.append(done["output"]["error"])
+    ours = NOT_UPLOADED
+    assert refusals[0] == refusals[3] == refusals[4] == ours
+    # a path that is not a URL Gradio itself refuses on the page's routes, before our check ("not uploaded by a user")
+    assert api == ("error", {**api[1], "error": ours})  # type: ignore[dict-item]
+    assert "機密" not in json.dumps(streams, ensure_ascii=False)
     assert log.records == [], log.messages()
 
 

@@ -11,6 +11,7 @@ its progress. Besides the page, the endpoint ``/chat`` answers ``gradio_client``
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -523,6 +524,7 @@ class ChatApp:
 
             chatbot.select(open_source, [turn], [viewer, tabs], api_visibility="private")
             gr.api(self.chat_api, api_name="chat")
+        _take_only_uploaded_files(blocks)
         return blocks
 
     def launch(
@@ -552,6 +554,46 @@ class ChatApp:
             theme=THEME,
         )
         return url
+
+
+NOT_UPLOADED = (
+    "只接受從此頁面上傳的檔案。 Only files uploaded from this page are taken; a file named by URL or by a path "
+    "on the server is refused."
+)
+
+
+def _take_only_uploaded_files(blocks: gr.Blocks) -> None:
+    """Make every component of ``blocks`` (the page's and ``/chat``'s) take a file only from Gradio's
+    upload folder: a ``FileData`` a client names by URL is refused, never fetched, so nothing a client
+    sends makes the server reach out to the network; one naming another path on this machine is
+    refused too, never copied. Gradio fetches or copies such files before any handler of ours runs."""
+    components = {id(c): c for c in blocks.blocks.values()}
+    for fn in blocks.fns.values():
+        components.update({id(c): c for c in fn.inputs})
+
+    def check(path: str | Path | None, folder: Path) -> None:
+        if path is not None and not Path(os.path.realpath(path)).is_relative_to(folder):
+            raise gr.Error(NOT_UPLOADED, print_exception=False)
+
+    for component in components.values():
+        if getattr(component, "GRADIO_CACHE", None) is None:
+            continue
+        folder = Path(os.path.realpath(component.GRADIO_CACHE))
+
+        def move(
+            path: str | Path | None, original: Any = component.move_resource_to_block_cache, folder: Path = folder
+        ) -> str | None:
+            check(path, folder)
+            return original(path)
+
+        async def move_async(
+            path: str | Path | None, original: Any = component.async_move_resource_to_block_cache, folder: Path = folder
+        ) -> str | None:
+            check(path, folder)
+            return await original(path)
+
+        component.move_resource_to_block_cache = move
+        component.async_move_resource_to_block_cache = move_async
 
 
 def create_app(
