@@ -345,6 +345,29 @@ def test_no_input_route_makes_the_server_fetch_a_url_or_take_a_file_from_its_dis
     assert log.records == [], log.messages()
 
 
+def _upload(url: str, name: str, data: bytes) -> str:
+    """POST a file to Gradio's upload route, as the page does before its upload event; returns its path."""
+    import httpx
+
+    response = httpx.post(f"{url}gradio_api/upload", files={"files": (name, data)}, timeout=TIMEOUT)
+    response.raise_for_status()
+    [path] = response.json()
+    return path
+
+
+def test_uploaded_files_are_deleted_when_qa_serve_is_stopped(tmp_path):
+    uploads = tmp_path / "uploads"
+    document = tmp_path / "notes.md"
+    document.write_text("# 會議筆記\n\n## 預算\n\n二〇二五年度的海洋觀測預算為四千三百萬元。\n", "utf-8")
+    argv = ["--embedders", "use", "--cache-dir", str(tmp_path / "cache"), "--doc", str(document)]
+    with served(*argv, env={"GRADIO_TEMP_DIR": str(uploads)}) as (url, proc):
+        uploaded = [_upload(url, name, document.read_bytes() + name.encode()) for name in ("a.md", "b.md")]
+        assert all(Path(p).is_file() and Path(p).is_relative_to(uploads) for p in uploaded)
+        proc.terminate()  # SIGTERM, as a service manager stops it
+        assert proc.wait(30) == 0, proc.stdout.read() if proc.stdout else ""
+    assert [p for p in uploads.rglob("*") if p.is_file()] == []
+
+
 # -- clients that leave mid-answer ---------------------------------------------------------------
 class SSEStream:
     """A raw event-stream request on its own socket, to be dropped before the answer arrives."""

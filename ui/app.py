@@ -49,6 +49,9 @@ UPLOAD_MAX_BYTES = 20_000_000
 """Largest file the chat takes (the server refuses bigger uploads before they reach us)."""
 UPLOAD_MAX_FILES = 10
 """Most files in one upload."""
+UPLOAD_KEPT_SECONDS = 3600
+"""Uploaded files are deleted after this long (read at once, they are kept for a queue that waits
+long), and all of them when the server stops."""
 ANSWERED_AT_ONCE = 8
 """Requests each handler (``/chat``, the Ask button, …) answers at once; the others wait in the queue."""
 QUEUE_SIZE = 64
@@ -422,7 +425,11 @@ class ChatApp:
     # -- the page ---------------------------------------------------------------------------
     def _build(self) -> gr.Blocks:
         title = self.documents[0].title if len(self.documents) == 1 else "peninsula-qa"
-        with gr.Blocks(title=f"peninsula-qa · {title}", analytics_enabled=False) as blocks:
+        with gr.Blocks(
+            title=f"peninsula-qa · {title}",
+            analytics_enabled=False,
+            delete_cache=(UPLOAD_KEPT_SECONDS, UPLOAD_KEPT_SECONDS),
+        ) as blocks:
             gr.Markdown(f"## {render.markdown_text(title)}\n問答附引用出處 · Answers with cited passages")
             status = gr.Markdown(render.markdown_text(self.loader.status()), elem_id="pqa-status")
             timer = gr.Timer(0.5, active=not self.loader.ready)
