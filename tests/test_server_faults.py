@@ -301,15 +301,19 @@ def _file_data(path: str, url: str | None = None) -> dict:
 
 def _join(url: str, elem_id: str, event: str, data: list) -> str:
     """Join the queue as the page does for ``event`` on the component ``elem_id``; returns the event stream."""
-    parts = urlsplit(url)
-    config = json.loads(_http(parts, "GET", "/config"))
+    config = json.loads(_http(urlsplit(url), "GET", "/config"))
     component = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id)
     dependency = next(d for d in config["dependencies"] if [component, event] in d["targets"])
+    return _join_dependency(url, dependency, data)
+
+
+def _join_dependency(url: str, dependency: dict, data: list) -> str:
+    parts = urlsplit(url)
     session = uuid.uuid4().hex
     body = {
         "data": data,
         "fn_index": dependency["id"],
-        "trigger_id": component,
+        "trigger_id": dependency["targets"][0][0] if dependency["targets"] else None,
         "session_hash": session,
         "event_data": None,
     }
@@ -317,31 +321,40 @@ def _join(url: str, elem_id: str, event: str, data: list) -> str:
     return _http(parts, "GET", f"/gradio_api/queue/data?session_hash={session}")
 
 
+def _outcome(stream: str) -> dict:
+    messages = [json.loads(line[len("data: ") :]) for line in stream.splitlines() if line.startswith("data: ")]
+    [done] = [m for m in messages if m["msg"] == "process_completed"]
+    return done
+
+
 def test_no_input_route_makes_the_server_fetch_a_url_or_take_a_file_from_its_disk(chat_url, monkeypatch, tmp_path):
+    """Every handler of the page, each input given a file by URL; the upload given a path on the
+    server; ``/chat`` given both: all refused, no host looked up, nothing read from the disk."""
     secret = tmp_path / "secret.md"
     secret.write_text("# 機密\n\n不該被讀取的內容。\n", "utf-8")
     network = OutgoingConnections(monkeypatch)
+    config = json.loads(_http(urlsplit(chat_url), "GET", "/config"))
+    kinds = {c["id"]: c["type"] for c in config["components"]}
+    # every handler that takes input from the client (a gr.State input stays on the server)
+    dependencies = [d for d in config["dependencies"] if any(kinds.get(i) != "state" for i in d["inputs"])]
     with ErrorRecords() as log:
-        streams = [
-            _join(chat_url, "pqa-upload", "upload", [[_file_data(PROBE_URL, PROBE_URL)], []]),
-            _join(chat_url, "pqa-upload", "upload", [[_file_data("notes.md", PROBE_URL)], []]),
-            _join(chat_url, "pqa-upload", "upload", [[_file_data(str(secret))], []]),
-            _join(chat_url, "pqa-question", "submit", [_file_data(PROBE_URL, PROBE_URL), [], None, None]),
-            _join(chat_url, "pqa-lookup", "submit", [_file_data(PROBE_URL, PROBE_URL), None]),
-        ]
+        by_url = {
+            d["api_name"]: _outcome(
+                _join_dependency(chat_url, d, [_file_data(PROBE_URL, PROBE_URL)] * len(d["inputs"]))
+            )
+            for d in dependencies
+        }
+        path_on_server = _outcome(_join(chat_url, "pqa-upload", "upload", [[_file_data(str(secret))], []]))
         api = _api_call(chat_url, [_file_data(PROBE_URL, PROBE_URL), [_file_data(str(secret))], 5])
     assert network.attempts == []
-    refusals = []
-    for stream in streams:
-        messages = [json.loads(line[len("data: ") :]) for line in stream.splitlines() if line.startswith("data: ")]
-        [done] = [m for m in messages if m["msg"] == "process_completed"]
-        assert not done["success"], done
-        refusals.append(done["output"]["error"])
-    ours = NOT_UPLOADED
-    assert refusals[0] == refusals[3] == refusals[4] == ours
+    assert {"upload", "respond", "show_citation", "show_section", "load_example", "chat"} <= set(by_url)
+    assert {name: (done["success"], done["output"]["error"]) for name, done in by_url.items()} == {
+        name: (False, NOT_UPLOADED) for name in by_url
+    }
     # a path that is not a URL Gradio itself refuses on the page's routes, before our check ("not uploaded by a user")
-    assert api == ("error", {**api[1], "error": ours})  # type: ignore[dict-item]
-    assert "機密" not in json.dumps(streams, ensure_ascii=False)
+    assert not path_on_server["success"]
+    assert api == ("error", {**api[1], "error": NOT_UPLOADED})  # type: ignore[dict-item]
+    assert "機密" not in json.dumps([by_url, path_on_server, api], ensure_ascii=False)
     assert log.records == [], log.messages()
 
 
