@@ -4,6 +4,7 @@
     python benchmarks/speed.py --out benchmarks/results/speed.md
     python benchmarks/speed.py --skip-browser               # without the chat-page timing
     python benchmarks/speed.py --skip-drcd                  # without DRCD as a corpus (~30 min)
+    python benchmarks/speed.py --only-shapes                # parsing pathological Markdown only
 
 Each figure is measured beside the naive reference pipeline of ../shared/eval/README.md (splitter
 500/50, e5 + USE + bigram BM25, unweighted RRF) in the same run, so a ratio holds on a noisy
@@ -29,6 +30,8 @@ sys.path.insert(0, str(ROOT))
 from reference import ReferencePipeline  # noqa: E402
 from report import percentiles, publish  # noqa: E402
 
+from corpus.parsing import parse_text  # noqa: E402
+from index.chunking import ChunkSplitter  # noqa: E402
 from qa import Assistant, Settings  # noqa: E402
 from qa.evaluation import load_drcd, load_questions, sample_questions  # noqa: E402
 
@@ -187,20 +190,56 @@ def chapter_rows(args: argparse.Namespace, questions: list[str], cache: Path) ->
     return rows
 
 
+SHAPES = {
+    "headings on consecutive lines": lambda n: ("".join(f"## Heading number {i}\n" for i in range(n)), True),
+    "nested headings, no text": lambda n: ("".join(f"{'#' * (1 + i % 6)} H{i}\n" for i in range(n)), True),
+    "one huge line": lambda n: ("word " * (4 * n), True),
+    "nested list": lambda n: ("".join(f"{'  ' * (i % 10)}- item {i}\n" for i in range(n)), True),
+    "plain text, paragraphs without a full stop": lambda n: ("".join(f"第{i}段沒有句號\n\n" for i in range(n)), False),
+}
+"""Pathological document shapes, ``n`` units long: (text, whether it is Markdown)."""
+
+
+def shape_rows(small: int = 10_000, large: int = 80_000) -> list[tuple[str, str, str, str]]:
+    """Parsing and splitting each shape at two sizes (about 0.2 and 1.5–2 MB): the time should
+    grow about as the text does."""
+    rows = []
+    for name, make in SHAPES.items():
+        seconds, sizes = [], []
+        for n in (small, large):
+            text, markdown = make(n)
+            start = time.perf_counter()
+            passages = ChunkSplitter().split(parse_text(text, doc_id="shape", markdown=markdown))
+            seconds.append(time.perf_counter() - start)
+            sizes.append(len(text.encode("utf-8")) / 1e6)
+        rows.append(
+            (
+                f"parse + split: {name}, {sizes[0]:.2f} → {sizes[1]:.2f} MB",
+                f"{seconds[0]:.2f} → {seconds[1]:.2f} s (×{seconds[1] / seconds[0]:.1f})",
+                f"about ×{sizes[1] / sizes[0]:.0f}, as the text",
+                f"{len(passages):,} passages",
+            )
+        )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="write the Markdown here")
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument("--skip-drcd", action="store_true")
     parser.add_argument("--only-drcd", action="store_true", help="measure DRCD as a corpus only")
+    parser.add_argument("--only-shapes", action="store_true", help="measure parsing pathological shapes only")
     args = parser.parse_args()
-    questions = [q.question for q in load_questions(EVAL / "dev.jsonl")]
     rows: list[tuple[str, str, str, str]] = []
     with tempfile.TemporaryDirectory() as tmp:
         cache = Path(tmp)
-        if not args.only_drcd:
+        if not args.only_drcd and not args.only_shapes:
+            questions = [q.question for q in load_questions(EVAL / "dev.jsonl")]
             rows += chapter_rows(args, questions, cache)
-        if not args.skip_drcd:
+        if not args.only_drcd:
+            rows += shape_rows()
+        if not args.skip_drcd and not args.only_shapes:
             rows += drcd_corpus(cache / "drcd")
     lines = [
         f"# Speed, {time.strftime('%Y-%m-%d')}, {platform.machine()}, {os.cpu_count()} cores",

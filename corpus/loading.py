@@ -33,6 +33,18 @@ def _doc_id(path: Path) -> str:
     return slug or "document"
 
 
+def not_a_file(path: Path) -> str:
+    """What ``path`` is instead of a regular file, for an error message: missing, a directory, a
+    broken link, or something else (a device such as ``/dev/zero``, a pipe, a socket)."""
+    if path.is_dir():
+        return "a directory, not a file; give the files in it"
+    if path.exists():
+        return "not a regular file (a device, pipe or socket); give a document file"
+    if path.is_symlink():
+        return "a symbolic link to nothing (its target is missing)"
+    return "no such file"
+
+
 class DocumentLoader:
     """Read PDF, ``.docx``, HTML, Markdown and UTF-8 text files into cleaned, structured documents.
 
@@ -69,7 +81,7 @@ class DocumentLoader:
         """Load one file."""
         path = Path(path)
         if not path.is_file():
-            raise DocumentError(f"{path}: no such file")
+            raise DocumentError(f"{path}: {not_a_file(path)}")
         suffix = path.suffix.lower()
         if suffix not in SUPPORTED_SUFFIXES:
             raise DocumentError(

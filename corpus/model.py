@@ -5,6 +5,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import cached_property
 
 SectionPath = tuple[str, ...]
 """Headings from the top level down, e.g. ``("參、…", "一、…", "（一）…")``."""
@@ -70,8 +71,20 @@ class Document:
         """The page of the character at ``offset`` of ``text``; ``None`` for a document without pages."""
         if not self.pages:
             return None
-        i = bisect_right([start for start, _ in self.pages], offset) - 1
+        i = bisect_right(self._page_starts, offset) - 1
         return self.pages[max(i, 0)][1]
+
+    @cached_property
+    def _page_starts(self) -> list[int]:
+        return [start for start, _ in self.pages]
+
+    @cached_property
+    def _block_ends(self) -> list[int] | None:
+        """Each block's end, when the blocks lie in text order without overlapping (as
+        :func:`corpus.parsing.assemble_document` lays them out); else ``None``."""
+        ends = [b.end for b in self.blocks]
+        in_order = all(a.end <= b.start for a, b in zip(self.blocks, self.blocks[1:], strict=False))
+        return ends if in_order else None
 
     def page_span(self, first: int, last: int | None = None) -> tuple[int, int] | None:
         """The span ``[start, end)`` of ``text`` on pages ``first`` … ``last`` (default ``first``)."""
@@ -94,15 +107,23 @@ class Document:
 
     def blocks_in(self, start: int, end: int) -> list[Block]:
         """Blocks that overlap the span ``[start, end)`` of ``text``."""
-        return [b for b in self.blocks if b.start < end and b.end > start]
+        ends = self._block_ends
+        if ends is None:
+            return [b for b in self.blocks if b.start < end and b.end > start]
+        found = []
+        i = bisect_right(ends, start)  # the first block that ends after start
+        while i < len(self.blocks) and self.blocks[i].start < end:
+            found.append(self.blocks[i])
+            i += 1
+        return found
 
     def sections(self) -> list[SectionPath]:
         """Every section path in reading order (the document's outline)."""
-        seen: list[SectionPath] = []
+        seen: dict[SectionPath, None] = {}
         for block in self.blocks:
-            if block.kind is BlockKind.HEADING and block.section not in seen:
-                seen.append(block.section)
-        return seen
+            if block.kind is BlockKind.HEADING:
+                seen.setdefault(block.section)
+        return list(seen)
 
 
 def format_section(section: SectionPath) -> str:

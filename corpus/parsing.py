@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from corpus.model import Block, BlockKind, Document, SectionPath
@@ -31,6 +31,7 @@ _HEADING_PATTERNS: tuple[tuple[int, re.Pattern[str]], ...] = (
     (3, re.compile(r"^[（(][一二三四五六七八九十]+[）)]")),
 )
 _MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*$")
+_MARKDOWN_FENCES = ("```", "~~~")
 _CAPTION = re.compile(r"^(圖|表|图|Figure|Table)\s*\d+([-.－]\d+)?", re.I)
 _SOURCE = re.compile(r"^(資料來源|资料来源|Source)\s*[：:]", re.I)
 MAX_HEADING_CHARS = 80
@@ -72,10 +73,25 @@ def drop_cjk_gaps(text: str) -> str:
 
 def join_lines(lines: Iterable[str]) -> str:
     """Lines of one paragraph as one string: no space where either side is CJK, else one space."""
-    out = ""
-    for line in lines:
-        out = _join(out, line.strip())
-    return out
+    return _joined([line.strip() for line in lines])[0]
+
+
+def _joined(pieces: Sequence[str]) -> tuple[str, list[int]]:
+    """``pieces`` joined as :func:`_join` joins two, in one pass (time linear in their length, however
+    many there are), and the offset in the result where each piece starts."""
+    parts: list[str] = []
+    starts: list[int] = []
+    length = 0
+    last = ""  # the last character so far
+    for piece in pieces:
+        if piece and last and not (_is_cjk(last) or _is_cjk(piece[0])):
+            parts.append(" ")
+            length += 1
+        starts.append(length)
+        parts.append(piece)
+        length += len(piece)
+        last = piece[-1] if piece else last
+    return "".join(parts), starts
 
 
 def _join(left: str, right: str) -> str:
@@ -106,31 +122,43 @@ class TextItem:
     pages: list[tuple[int, int]] = field(default_factory=list)
     """``(offset in text, page)`` where each page of a paginated original starts in this item."""
 
-    def extend(self, other: TextItem) -> None:
-        """Append ``other``, the rest of this paragraph cut off by a line or page break."""
-        joined = _join(self.text, other.text)
-        shift = len(joined) - len(other.text)
-        for offset, page in other.pages:
-            if not self.pages or page != self.pages[-1][1]:
-                self.pages.append((offset + shift, page))
+    def extend(self, *others: TextItem) -> None:
+        """Append ``others``, the rest of this paragraph cut off by line or page breaks (all at once:
+        one at a time would copy the growing text each time)."""
+        joined, starts = _joined([self.text, *(other.text for other in others)])
+        for other, shift in zip(others, starts[1:], strict=True):
+            for offset, page in other.pages:
+                if not self.pages or page != self.pages[-1][1]:
+                    self.pages.append((offset + shift, page))
+            self.footnotes.extend(other.footnotes)
         self.text = joined
-        self.footnotes.extend(other.footnotes)
 
 
-def _raw_paragraphs(text: str) -> list[str]:
-    """Blank-line separated groups of lines, each joined into one string."""
+def _raw_paragraphs(text: str, markdown: bool = False) -> list[str]:
+    """Blank-line separated groups of lines, each joined into one string. In Markdown a heading line
+    (``## Section``) is a group of its own even without blank lines around it, except inside a fenced
+    code block (a ``# comment`` there is code)."""
     groups: list[str] = []
-    current = ""
+    current: list[str] = []
+    fenced = False
     for line in text.split("\n"):
         line = line.strip()
         if not line:
             if current:
-                groups.append(current)
-            current = ""
+                groups.append(join_lines(current))
+            current = []
             continue
-        current = _join(current, line)
+        if markdown and line.startswith(_MARKDOWN_FENCES):
+            fenced = not fenced
+        elif markdown and not fenced and _MARKDOWN_HEADING.match(line):
+            if current:
+                groups.append(join_lines(current))
+            groups.append(line)
+            current = []
+            continue
+        current.append(line)
     if current:
-        groups.append(current)
+        groups.append(join_lines(current))
     return groups
 
 
@@ -195,17 +223,23 @@ def _repair_page_breaks(items: list[TextItem]) -> list[TextItem]:
     """Rejoin paragraphs cut by a page break; footnote bodies in between do not interrupt."""
     out: list[TextItem] = []
     open_paragraph: TextItem | None = None
+    rest: list[TextItem] = []  # the pieces of open_paragraph's text after its first, joined when it closes
     for item in items:
         if item.kind is BlockKind.FOOTNOTE:
             out.append(item)
             continue
         if item.kind is BlockKind.PARAGRAPH and open_paragraph is not None:
-            open_paragraph.extend(item)
+            rest.append(item)
         else:
+            if open_paragraph is not None:
+                open_paragraph.extend(*rest)
             out.append(item)
-            open_paragraph = item if item.kind is BlockKind.PARAGRAPH else None
-        if open_paragraph is not None and open_paragraph.text.endswith(SENTENCE_END):
-            open_paragraph = None
+            open_paragraph, rest = (item if item.kind is BlockKind.PARAGRAPH else None), []
+        if open_paragraph is not None and (item.text or open_paragraph.text).endswith(SENTENCE_END):
+            open_paragraph.extend(*rest)
+            open_paragraph, rest = None, []
+    if open_paragraph is not None:
+        open_paragraph.extend(*rest)
     return out
 
 
@@ -249,7 +283,7 @@ def parse_text(
 ) -> Document:
     """Parse extracted text (or Markdown when ``markdown``) into a :class:`Document`."""
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff"))
-    items = _place_footnotes(_repair_page_breaks(_classify(_raw_paragraphs(text), markdown)))
+    items = _place_footnotes(_repair_page_breaks(_classify(_raw_paragraphs(text, markdown), markdown)))
     digest = content_hash or hashlib.sha256(text.encode("utf-8")).hexdigest()
     return assemble_document(items, doc_id=doc_id, source=source, content_hash=digest)
 

@@ -114,7 +114,8 @@ def write_file_atomically(path: Path, data: bytes) -> None:
             os.unlink(tmp)
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process with this id exists (this one, or another user's, counts)."""
     if pid == os.getpid():
         return True
     try:
@@ -134,7 +135,7 @@ def remove_leftovers(path: Path) -> list[Path]:
     with contextlib.suppress(OSError):
         for sibling in path.parent.iterdir():
             match = pattern.match(sibling.name)
-            if match and not _process_alive(int(match.group(1))):
+            if match and not process_alive(int(match.group(1))):
                 if sibling.is_dir() and not sibling.is_symlink():
                     shutil.rmtree(sibling, ignore_errors=True)
                 else:

@@ -63,8 +63,9 @@ class EmbeddingCache:
             records = np.load(path, allow_pickle=False)
             keys = [k.decode("ascii") for k in records["key"]]
             vectors = np.asarray(records["vector"], dtype=np.float32)
-        except (OSError, ValueError, KeyError, IndexError, TypeError) as exc:
-            log.warning("%s cannot be read (%s); embedding again", path, exc)
+        except Exception as exc:  # a damaged .npy fails in many ways: EOFError when empty, ValueError,
+            # SyntaxError or tokenize.TokenError from its header, KeyError without our fields …
+            log.warning("%s cannot be read (%s: %s); embedding again", path, type(exc).__name__, exc)
             return {}
         if vectors.ndim != 2 or vectors.shape[1] != embedder.dim:
             return {}

@@ -52,10 +52,11 @@ HNSW_EF_SEARCH = 128
 
 
 def read_dense_index(path: Path) -> Any:
-    """A saved FAISS index, its vectors memory-mapped rather than read (pages load as searched)."""
+    """A saved FAISS index, read whole into memory. Never memory-mapped: a server that mapped it
+    would die (SIGBUS) when another process truncated or rewrote the file under it."""
     import faiss
 
-    index = faiss.read_index(str(path), faiss.IO_FLAG_MMAP_IFC)
+    index = faiss.read_index(str(path))
     if isinstance(index, faiss.IndexHNSW):
         index.hnsw.efSearch = HNSW_EF_SEARCH  # a search-time setting: set it again after loading
     return index

@@ -52,6 +52,8 @@ from qa.threads import one_openmp_thread
 _CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
 _INVISIBLE = re.compile(f"[{INVISIBLE_CHARACTERS}]")
 """Zero-width, soft-hyphen and bidi-control characters: dropped from questions so that 川\u200b普 is 川普."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""Half of a UTF-16 pair, alone (JSON's ``"\\ud800"``): not a character, and not encodable; dropped."""
 MAX_K = 100
 SENTENCE_EMBEDDER = "use"
 """The embedder (by settings key) that also scores answer sentences: fast, and spread-out cosines."""
@@ -224,7 +226,8 @@ class Assistant:
     def _query(self, question: str) -> AnalyzedQuery:
         if not isinstance(question, str):
             raise InvalidRequestError(f"the question must be text, not {type(question).__name__}")
-        text = _CONTROL.sub(" ", _INVISIBLE.sub("", question)).strip()[: self.settings.max_question_chars].strip()
+        text = _CONTROL.sub(" ", _INVISIBLE.sub("", _SURROGATE.sub("", question))).strip()
+        text = text[: self.settings.max_question_chars].strip()
         if not text:
             raise InvalidRequestError("the question is empty; type a question about the document")
         query = analyze(text)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -262,11 +264,10 @@ def _collection_command(args: argparse.Namespace, settings: Settings, console: A
     collection = Collection(getattr(args, "collection", None) or DEFAULT_COLLECTION, settings)
     as_json = getattr(args, "json", False)
     if args.action == "add":
-        before = {e.id for e in collection.entries()}
-        entries = collection.add(args.paths)
+        reported = collection.add_reporting(args.paths)  # whether each is new is decided under the lock
         assistant = Assistant(settings=settings, collection=collection)  # index now, so the next ask is quick
         passages = {d.id: d.passages for d in assistant.indexed_documents()}
-        rows = [dict(e.to_dict(), passages=passages.get(e.id, 0), new=e.id not in before) for e in entries]
+        rows = [dict(e.to_dict(), passages=passages.get(e.id, 0), new=new) for e, new in reported]
         if as_json:
             _print_json({"collection": collection.name, "documents": rows, "passages": len(assistant.index.passages)})
             return 0
@@ -354,6 +355,8 @@ def _serve(args: argparse.Namespace, settings: Settings, console: Any) -> int:
     if (args.share or args.host not in LOCAL_HOSTS) and auth is None:
         console.print(f"[yellow]No login is required; consider --auth USER:PASSWORD or {AUTH_VARIABLE}.[/]")
     console.print(f"peninsula-qa chat on http://{args.host}:{args.port}/ (Ctrl+C stops it)")
+    if threading.current_thread() is threading.main_thread():  # SIGTERM stops it as Ctrl+C does: uploads deleted
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
     app.launch(args.host, args.port, share=args.share, quiet=True, auth=auth)
     return 0
 

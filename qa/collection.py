@@ -27,8 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import DocumentError
-from corpus.loading import DocumentLoader
+from corpus.loading import DocumentLoader, not_a_file
 from corpus.model import Document
+from index.cache_files import process_alive
 from index.embedding_cache import ProgressCallback
 from qa.config import Settings
 from qa.errors import CollectionError
@@ -45,6 +46,11 @@ MANIFEST = "manifest.json"
 FILES = "files"
 _NAME = re.compile(r"[^\W_][\w-]{0,63}")
 """A letter or digit, then up to 63 letters, digits, ``-`` or ``_``: never a path."""
+MAX_NAME_BYTES = 200
+"""A name's most UTF-8 bytes: the folder names made from it (``.staging-<name>-<pid>-<ns>``) stay
+within the 255 bytes file systems allow (64 Chinese characters are 192 bytes)."""
+_LEFTOVER = re.compile(r"\.(?:staging|deleting)-.+-(\d+)-\d+")
+"""The working folder of an add (``.staging-…``) or a delete (``.deleting-…``); its process id."""
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,12 @@ def check_name(name: object) -> str:
         raise CollectionError(
             f"bad collection name {name!r}: use letters, digits, '-' and '_' (at most 64, starting with a letter "
             "or digit)"
+        )
+    size = len(normalized.encode("utf-8"))
+    if size > MAX_NAME_BYTES:
+        raise CollectionError(
+            f"bad collection name {name!r}: {size} bytes in UTF-8, more than the {MAX_NAME_BYTES} a folder name "
+            "can take here; use a shorter name"
         )
     return normalized
 
@@ -187,8 +199,21 @@ class Collection:
                 raise self._empty_error()
             return [self._load(entry, loader) for entry in entries]
 
+    def _stored_copy(self, entry: DocumentEntry) -> Path:
+        """Where the copy of ``entry`` is: ``files/<hash>/<file name>``, or the one file in
+        ``files/<hash>/`` (a collection that recorded a symbolic link's target name but stored
+        the copy under the link's)."""
+        folder = self.directory / FILES / entry.content_hash
+        stored = folder / entry.file_name
+        if not stored.is_file():
+            with contextlib.suppress(OSError):
+                found = [p for p in folder.iterdir() if p.is_file()]
+                if len(found) == 1:
+                    return found[0]
+        return stored
+
     def _load(self, entry: DocumentEntry, loader: DocumentLoader) -> Document:
-        stored = self.directory / FILES / entry.content_hash / entry.file_name
+        stored = self._stored_copy(entry)
         damaged = (
             f"the collection {self.name!r}: the stored copy of {entry.id!r} is missing or damaged; remove it "
             f"(qa index remove {entry.id} --collection {self.name}) and add {entry.path} again"
@@ -243,6 +268,16 @@ class Collection:
         same content (adding it again changes nothing). ``progress("reading", done, total)`` hears
         of each file read; indexing them is the next :class:`~qa.assistant.Assistant`'s work.
         """
+        return [entry for entry, _ in self.add_reporting(paths, loader, progress)]
+
+    def add_reporting(
+        self,
+        paths: Iterable[str | Path],
+        loader: DocumentLoader | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> list[tuple[DocumentEntry, bool]]:
+        """:meth:`add`, each entry with whether this call added it (``False``: the collection
+        already held that content, perhaps added by another process a moment before)."""
         if isinstance(paths, (str, Path)):
             paths = [paths]
         paths = [Path(p) for p in paths]
@@ -250,6 +285,7 @@ class Collection:
             raise DocumentError("no documents given")
         loader = loader or DocumentLoader()
         self.root.mkdir(parents=True, exist_ok=True)
+        self._remove_leftovers()
         staging = self.root / f".staging-{self.name}-{os.getpid()}-{time.monotonic_ns()}"
         try:
             staged = self._stage(paths, staging, loader, progress)
@@ -266,7 +302,7 @@ class Collection:
             if progress:
                 progress("reading", done, len(paths))
             if not path.is_file():
-                raise DocumentError(f"{path}: no such file")
+                raise DocumentError(f"{path}: {not_a_file(path)}")
             size = path.stat().st_size
             if size > loader.max_bytes:
                 raise DocumentError(f"{path}: {size} bytes is larger than the limit of {loader.max_bytes}")
@@ -274,27 +310,38 @@ class Collection:
             digest = hashlib.sha256(data).hexdigest()
             if digest in staged:
                 continue
-            copy = staging / digest / path.name
+            # the folder resolved, the file's own name kept (a symbolic link's, not its target's): the
+            # copy is stored under the name the manifest records
+            source = path.parent.resolve() / path.name
+            copy = staging / digest / source.name
             copy.parent.mkdir(parents=True)
             copy.write_bytes(data)
             try:
                 document = loader.load(copy)
             except DocumentError as exc:
                 raise DocumentError(str(exc).replace(str(copy), str(path))) from None
-            staged[digest] = _Staged(path.resolve(), digest, len(data), document)
+            staged[digest] = _Staged(source, digest, len(data), document)
         if progress:
             progress("reading", len(paths), len(paths))
         return list(staged.values())
 
-    def _commit(self, staged: Sequence[_Staged], staging: Path) -> list[DocumentEntry]:
+    def _remove_leftovers(self) -> None:
+        """Remove the working folders of adds and deletes (of any collection) whose process died."""
+        with contextlib.suppress(OSError):
+            for folder in self.root.iterdir():
+                match = _LEFTOVER.fullmatch(folder.name)
+                if match and folder.is_dir() and not process_alive(int(match.group(1))):
+                    shutil.rmtree(folder, ignore_errors=True)
+
+    def _commit(self, staged: Sequence[_Staged], staging: Path) -> list[tuple[DocumentEntry, bool]]:
         entries = self._read()
         by_hash = {e.content_hash: e for e in entries}
         taken = {e.id for e in entries}
         added: list[DocumentEntry] = []
-        result: list[DocumentEntry] = []
+        result: list[tuple[DocumentEntry, bool]] = []
         for item in staged:
             if item.content_hash in by_hash:
-                result.append(by_hash[item.content_hash])
+                result.append((by_hash[item.content_hash], False))
                 continue
             entry = DocumentEntry(
                 id=unique_id(item.document.id, taken),
@@ -305,10 +352,12 @@ class Collection:
                 size=item.size,
                 added=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             )
+            if not (staging / entry.content_hash / entry.file_name).is_file():
+                raise CollectionError(f"{item.source}: the copy to store is missing; nothing was added")
             taken.add(entry.id)
             by_hash[entry.content_hash] = entry
             added.append(entry)
-            result.append(entry)
+            result.append((entry, True))
         if not added:
             return result
         files = self.directory / FILES
@@ -335,6 +384,8 @@ class Collection:
         wanted = list(dict.fromkeys(doc_ids))
         if not wanted:
             raise CollectionError("give the ids of the documents to remove")
+        if not self.directory.exists():  # nothing to lock: leave no lock file behind
+            raise self._empty_error()
         with self._locked(exclusive=True):
             entries = self._read()
             if not entries and not self.exists:
@@ -354,6 +405,8 @@ class Collection:
 
     def delete(self) -> None:
         """Delete the collection and its stored copies."""
+        if not self.directory.exists():  # nothing to lock: leave no lock file behind
+            raise self._empty_error()
         with self._locked(exclusive=True):
             if not self.directory.exists():
                 raise self._empty_error()
@@ -375,11 +428,13 @@ class Collection:
         try:
             if exclusive:
                 self.root.mkdir(parents=True, exist_ok=True)
-            fh = open(self._lock_path, "a+b")  # noqa: SIM115 - closed below
+                fh = open(self._lock_path, "a+b")  # noqa: SIM115 - closed below
+            else:  # a reader makes no lock file: none means no writer has been here
+                fh = open(self._lock_path, "rb")  # noqa: SIM115 - closed below
         except OSError:
             if exclusive:
                 raise
-            yield  # a read-only cache: nobody can be changing it through us
+            yield  # no lock file, or a read-only cache: the manifest is replaced whole, never half-written
             return
         with fh:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)

@@ -22,6 +22,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from corpus.loading import not_a_file
 from corpus.model import Block, BlockKind, Document
 from qa.errors import QAError
 from qa.model import Answer, Citation
@@ -200,7 +201,7 @@ def load_questions(path: str | Path) -> list[EvalQuestion]:
 
 def _read_text(path: Path) -> str:
     if not path.is_file():
-        raise EvaluationError(f"{path}: no such file")
+        raise EvaluationError(f"{path}: {not_a_file(path)}")
     try:
         return path.read_text("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -113,7 +113,7 @@ def test_bad_document_files_get_a_clear_error(tmp_path, name, data, message):
 def test_a_missing_or_directory_path_is_a_clear_error(tmp_path):
     with pytest.raises(DocumentError, match="no such file"):
         DocumentLoader().run([tmp_path / "missing.md"])
-    with pytest.raises(DocumentError, match="no such file"):
+    with pytest.raises(DocumentError, match="a directory, not a file"):
         DocumentLoader().run([tmp_path])
 
 

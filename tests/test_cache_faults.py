@@ -653,6 +653,27 @@ def test_a_damaged_embedding_file_is_embedded_again_and_rewritten(tmp_path, capl
     assert embedder.calls == 2 * len(TEXTS)  # the rewritten file is whole
 
 
+EMBEDDING_FILE_DAMAGE = {
+    "empty": lambda data: b"",
+    "magic-only": lambda data: data[:6],
+    "header-cut": lambda data: data[:40],
+    "header-unbalanced": lambda data: b"\x93NUMPY\x01\x00\x04\x00(((\n",
+}
+
+
+@pytest.mark.parametrize("damage", EMBEDDING_FILE_DAMAGE)
+def test_an_empty_or_cut_embedding_file_is_embedded_again_and_rewritten(tmp_path, caplog, damage):
+    embedder = FakeHashEmbedder()
+    cache = EmbeddingCache(tmp_path)
+    expected = cache.embed(embedder, TEXTS)
+    path = cache.path(embedder)
+    path.write_bytes(EMBEDDING_FILE_DAMAGE[damage](path.read_bytes()))
+    with caplog.at_level(logging.WARNING, logger="index.embedding_cache"):
+        assert np.array_equal(cache.embed(embedder, TEXTS), expected)
+    assert embedder.calls == 2 * len(TEXTS) and "embedding again" in caplog.text
+    assert np.load(path, allow_pickle=False).shape == (len(TEXTS),)  # rewritten whole
+
+
 def test_a_temporary_file_of_a_dead_writer_is_swept_up(tmp_path):
     embedder = FakeHashEmbedder()
     cache = EmbeddingCache(tmp_path)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import statistics
+import time
 
 import pytest
 
@@ -226,3 +227,34 @@ def test_a_long_heading_is_glued_once_not_without_bound() -> None:
     passages = ChunkSplitter(20, 0).split(doc)
     assert [(p.start, p.end) for p in passages] == [(0, 40), (40, 45)]
     assert all(len(p.content) <= 2 * 20 + 2 for p in passages)
+
+
+# -- cost that grows with the document's size, whatever its shape -----------------------------------
+PATHOLOGICAL_SHAPES = {
+    "headings on consecutive lines": lambda n: ("".join(f"## Heading number {i}\n" for i in range(n)), True),
+    "headings between blank lines": lambda n: ("".join(f"## Heading number {i}\n\n" for i in range(n)), True),
+    "nested headings": lambda n: ("".join(f"{'#' * (1 + i % 6)} H{i}\n" for i in range(n)), True),
+    "one huge line": lambda n: ("word " * (4 * n), True),
+    "one paragraph of many lines": lambda n: ("".join(f"line {i} of text\n" for i in range(n)), True),
+    "nested list": lambda n: ("".join(f"{'  ' * (i % 10)}- item {i}\n" for i in range(n)), True),
+    "paragraphs a page break cut": lambda n: ("".join(f"第{i}段沒有句號\n\n" for i in range(n)), False),
+}
+"""Document shapes, ``n`` units long: (text, whether it is Markdown)."""
+
+
+def _parse_and_chunk_seconds(shape: str, n: int) -> float:
+    """The best of three: parsing a document of ``n`` units of ``shape`` and cutting it into passages."""
+    text, markdown = PATHOLOGICAL_SHAPES[shape](n)
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        ChunkSplitter(CHUNK_SIZE, OVERLAP).split(parse_text(text, doc_id="x", markdown=markdown))
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+@pytest.mark.parametrize("shape", PATHOLOGICAL_SHAPES)
+def test_parsing_and_chunking_time_grows_about_linearly_with_size(shape):
+    """Eight times the text takes about eight times as long (a quadratic step would take 64 times)."""
+    small, large = _parse_and_chunk_seconds(shape, 4_000), _parse_and_chunk_seconds(shape, 32_000)
+    assert large / small < 24, f"{shape}: {small:.3f} s for 4,000 units, {large:.3f} s for 32,000"

@@ -4,6 +4,7 @@ point; the real models in the one slow test at the end."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import numpy as np
 import pytest
 from conftest import FakeHashEmbedder
 
-from corpus import DocumentError, default_document_path
+from corpus import DocumentError, DocumentLoader, default_document_path
 from index.chunking import ChunkSplitter
 from index.store import IndexBuilder, load_or_build
 from qa import Assistant, Collection, CollectionError, InvalidRequestError, Settings
@@ -137,6 +138,120 @@ def test_adding_is_all_or_nothing(settings, files, tmp_path, bad):
     assert message.startswith(f"{path}:"), message  # names the user's file, not the collection's copy
     assert snapshot(notes) == before
     assert [e.id for e in notes.entries()] == ["garden"]
+
+
+def test_a_symbolic_link_is_added_under_its_own_name_and_read_back(capsys, settings, files, tmp_path):
+    link = tmp_path / "links" / "link-to-budget.md"
+    link.parent.mkdir()
+    link.symlink_to(files["budget"])
+    notes = Collection("notes", settings)
+    [entry] = notes.add([link])
+    assert entry.id == "link-to-budget" and entry.path == str(link.parent.resolve() / link.name)
+    assert [d.title for d in notes.documents()] == ["研究所年度報告"]
+    common = ["--cache-dir", str(settings.cache_dir), *FAST]
+    code, _, err = run(capsys, "index", "add", str(link), str(files["garden"]), "--collection", "notes", *common)
+    assert code == 0, err
+    code, out, err = run(capsys, "ask", "研究預算是多少？", "--collection", "notes", "--json", *common)
+    assert code == 0, err
+    assert {c["doc_id"] for c in json.loads(out)["citations"]} >= {"link-to-budget"}
+
+
+def test_a_manifest_naming_a_link_target_still_finds_the_stored_copy(settings, files, tmp_path):
+    notes = Collection("notes", settings)
+    notes.add([files["budget"]])
+    manifest = notes.directory / "manifest.json"
+    data = json.loads(manifest.read_text("utf-8"))
+    data["documents"][0]["path"] = str(tmp_path / "elsewhere" / "target-name.md")  # as an earlier version wrote it
+    manifest.write_text(json.dumps(data), "utf-8")
+    assert [(d.id, d.title) for d in notes.documents()] == [("budget", "研究所年度報告")]
+    assert [e.id for e in notes.add([files["garden"]])] == ["garden"]
+
+
+@pytest.mark.parametrize("kind", ["directory", "fifo", "device", "dangling-link", "missing"])
+def test_what_is_not_a_regular_file_is_named_for_what_it_is(settings, files, tmp_path, kind):
+    path = tmp_path / "in" / f"odd-{kind}.md"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "device":
+        path = Path("/dev/zero")
+    elif kind == "dangling-link":
+        path.symlink_to(tmp_path / "gone.md")
+    expected = {
+        "directory": "a directory, not a file",
+        "fifo": "not a regular file (a device, pipe or socket)",
+        "device": "not a regular file (a device, pipe or socket)",
+        "dangling-link": "a symbolic link to nothing",
+        "missing": "no such file",
+    }[kind]
+    notes = Collection("notes", settings)
+    with pytest.raises(DocumentError, match=re.escape(f"{path}: {expected}")):
+        notes.add([files["garden"], path])
+    assert not notes.exists
+    with pytest.raises(DocumentError, match=re.escape(f"{path}: {expected}")):
+        DocumentLoader().load(path)
+
+
+@pytest.mark.parametrize(
+    ("name", "fits"), [("報" * 64, True), ("𠀀" * 50, True), ("𠀀" * 51, False), ("𠀀" * 64, False)]
+)
+def test_a_collection_name_within_the_rules_always_fits_a_folder_name(settings, files, name, fits):
+    if not fits:
+        with pytest.raises(CollectionError, match=r"bad collection name .*: 2\d\d bytes in UTF-8, more than the 200"):
+            Collection(name, settings)
+        return
+    collection = Collection(name, settings)
+    collection.add([files["garden"]])
+    assert Collection.names(settings) == [name] and [e.id for e in collection.entries()] == ["garden"]
+    collection.remove(["garden"])
+    collection.delete()
+
+
+def test_adding_what_another_process_added_meanwhile_is_not_reported_as_added(capsys, settings, files, monkeypatch):
+    other = Collection("notes", settings)
+    real_stage = Collection._stage
+    raced = []
+
+    def stage_then_race(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        staged = real_stage(self, *args, **kwargs)
+        if not raced:  # another process commits the same file between our staging and our commit
+            raced.append(True)
+            other.add([files["budget"]])
+        return staged
+
+    monkeypatch.setattr(Collection, "_stage", stage_then_race)
+    common = ["--cache-dir", str(settings.cache_dir), *FAST, "--collection", "notes", "--json"]
+    code, out, err = run(capsys, "index", "add", str(files["budget"]), str(files["garden"]), *common)
+    assert code == 0, err
+    assert [(d["id"], d["new"]) for d in json.loads(out)["documents"]] == [("budget", False), ("garden", True)]
+    assert raced and [e.id for e in other.entries()] == ["budget", "garden"]
+
+
+def test_the_working_folders_of_a_killed_add_or_delete_are_swept_up(settings, files):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    root = settings.cache_dir / "collections"
+    leftovers = [root / f".staging-notes-{int(dead.stdout)}-123", root / f".deleting-other-{int(dead.stdout)}-456"]
+    working = root / f".staging-notes-{os.getpid()}-789"  # a live process's add: left alone
+    for folder in [*leftovers, working]:
+        write(folder / "abc" / "half.md", "half a copy")
+    Collection("notes", settings).add([files["garden"]])
+    assert [p for p in leftovers if p.exists()] == [] and working.exists()
+
+
+def test_reading_or_removing_a_missing_collection_leaves_no_lock_file(capsys, settings, files):
+    Collection("notes", settings).add([files["garden"]])
+    root = settings.cache_dir / "collections"
+    before = sorted(p.name for p in root.iterdir())
+    missing = Collection("nothing", settings)
+    assert missing.entries() == []
+    for change in (lambda: missing.remove(["x"]), missing.delete, missing.documents):
+        with pytest.raises(CollectionError, match="there is no collection 'nothing'"):
+            change()
+    common = ["--cache-dir", str(settings.cache_dir), *FAST]
+    assert run(capsys, "index", "list", "--collection", "nothing", *common)[0] == 1
+    assert run(capsys, "index", "remove", "x", "--collection", "nothing", *common)[0] == 1
+    assert sorted(p.name for p in root.iterdir()) == before
 
 
 def test_the_same_content_again_changes_nothing_and_embeds_nothing(settings, files, tmp_path):

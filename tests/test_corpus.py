@@ -265,6 +265,33 @@ def test_markdown_headings_give_title_and_section_paths() -> None:
         assert block.text == doc.text[block.start : block.end]
 
 
+def test_markdown_headings_on_consecutive_lines_are_headings() -> None:
+    doc = parse_text("# Title\n\nIntro.\n## Section one\nBody one.\n### Part\nBody two.", doc_id="x", markdown=True)
+    assert [(b.kind, b.text, b.section) for b in doc.blocks] == [
+        (BlockKind.TITLE, "Title", ()),
+        (BlockKind.PARAGRAPH, "Intro.", ()),
+        (BlockKind.HEADING, "Section one", ("Section one",)),
+        (BlockKind.PARAGRAPH, "Body one.", ("Section one",)),
+        (BlockKind.HEADING, "Part", ("Section one", "Part")),
+        (BlockKind.PARAGRAPH, "Body two.", ("Section one", "Part")),
+    ]
+    doc = parse_text("# A\n# B\n# C", doc_id="abc", markdown=True)
+    assert doc.title == "A"
+    assert [(b.kind, b.text) for b in doc.blocks] == [
+        (BlockKind.TITLE, "A"),
+        (BlockKind.HEADING, "B"),
+        (BlockKind.HEADING, "C"),
+    ]
+
+
+def test_a_hash_line_in_fenced_code_or_plain_text_is_not_a_heading() -> None:
+    doc = parse_text("# Setup\n\nRun:\n```\n# install it\npip install x\n```\nDone.", doc_id="x", markdown=True)
+    assert [b.kind for b in doc.blocks] == [BlockKind.TITLE, BlockKind.PARAGRAPH]
+    assert "# install it" in doc.blocks[1].text
+    doc = parse_text("標題\n\n正文。\n# 不是標題", doc_id="plain")
+    assert [b.kind for b in doc.blocks] == [BlockKind.TITLE, BlockKind.PARAGRAPH]
+
+
 def test_a_bare_footnote_marker_makes_no_empty_block() -> None:
     doc = parse_text("¹", doc_id="marker")
     assert doc.blocks == ()

@@ -6,23 +6,30 @@ wrapped in :class:`FaultyFakeEmbedder` so one question can raise and another can
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import logging
+import os
 import socket
 import struct
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import FakeHashEmbedder, running
+from conftest import FakeHashEmbedder, free_port, running
 
+from corpus import default_document_path
 from qa import Assistant, Settings
-from ui.app import ANSWERED_AT_ONCE, FAILED_REPLY, create_app
+from ui.app import ANSWERED_AT_ONCE, FAILED_REPLY, NOT_UPLOADED, create_app
 
 gradio_client = pytest.importorskip("gradio_client")
 
@@ -221,6 +228,159 @@ def test_the_page_gets_one_line_when_retrieval_raises(chat_url):
     assert "Traceback" not in stream and "RuntimeError" not in stream and "failed inside retrieval" not in stream
 
 
+# -- requests the chat cannot serve ---------------------------------------------------------------
+def _api_call(url: str, data: list) -> tuple[str, object]:
+    """Call ``/chat`` over the plain HTTP API (JSON as Python writes it: ``NaN``, ``Infinity``, ``"\\ud800"``);
+    returns the result stream's last event and its data."""
+    parts = urlsplit(url)
+    event = json.loads(_http(parts, "POST", "/gradio_api/call/chat", {"data": data}))["event_id"]
+    lines = _http(parts, "GET", f"/gradio_api/call/chat/{event}").splitlines()
+    kind = [line[len("event: ") :] for line in lines if line.startswith("event: ")][-1]
+    return kind, json.loads([line[len("data: ") :] for line in lines if line.startswith("data: ")][-1])
+
+
+@pytest.mark.parametrize("k", ["abc", None, float("nan"), float("inf"), float("-inf"), 2.5, "3", True, [3]])
+def test_a_k_that_is_not_a_whole_number_gets_one_clear_line(chat_url, k):
+    with ErrorRecords() as log:
+        kind, data = _api_call(chat_url, ["駐韓美軍的人數是多少？", [], k])
+    assert kind == "error" and data["error"] == f"k must be a whole number, not {k!r}", data  # type: ignore[index]
+    assert log.records == [], log.messages()
+
+
+def test_a_lone_surrogate_in_the_question_is_answered_or_refused_cleanly(chat_url, serial):
+    question = QUESTIONS[0]
+    with ErrorRecords() as log:
+        answered = _api_call(chat_url, [question[:3] + "\ud800" + question[3:], [], 5])
+        refused = _api_call(chat_url, ["\udc00", [], 5])
+        with_history = _api_call(chat_url, [question, ["\ud83d"], 5])
+        not_a_list = _api_call(chat_url, [question, 5, 5])
+        _, stream_path = _page_event(chat_url, "北韓\ud800核試")
+        stream = _http(urlsplit(chat_url), "GET", stream_path)
+    assert answered == ("complete", [serial[question]])
+    assert refused == ("error", {**refused[1], "error": "the question is empty; type a question about the document"})  # type: ignore[dict-item]
+    assert with_history == ("complete", [serial[question]])
+    assert not_a_list[0] == "error" and "history must be a list" in not_a_list[1]["error"]  # type: ignore[index]
+    messages = [json.loads(line[len("data: ") :]) for line in stream.splitlines() if line.startswith("data: ")]
+    done = [m for m in messages if m["msg"] == "process_completed"]
+    assert len(done) == 1 and done[0]["success"], messages
+    assert "北韓\ufffd核試" in stream and "went wrong" not in stream
+    assert log.records == [], log.messages()
+
+
+# -- no network, no files from elsewhere ---------------------------------------------------------
+PROBE_URL = "http://peninsula-qa-probe.invalid/notes.md"
+
+
+class OutgoingConnections:
+    """Test double for the network: records every host name looked up and every address connected
+    to beyond 127.0.0.1, and fails them as an offline machine would."""
+
+    def __init__(self, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+        self.attempts: list[str] = []
+        real_getaddrinfo, real_connect = socket.getaddrinfo, socket.socket.connect
+
+        def getaddrinfo(host, *args, **kwargs):  # type: ignore[no-untyped-def]
+            if host not in ("127.0.0.1", "localhost", "::1", None):
+                self.attempts.append(f"lookup {host}")
+                raise socket.gaierror(socket.EAI_NONAME, "offline")
+            return real_getaddrinfo(host, *args, **kwargs)
+
+        def connect(sock, address):  # type: ignore[no-untyped-def]
+            if isinstance(address, tuple) and address[0] not in ("127.0.0.1", "::1", "localhost"):
+                self.attempts.append(f"connect {address}")
+                raise OSError("offline")
+            return real_connect(sock, address)
+
+        monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+        monkeypatch.setattr(socket.socket, "connect", connect)
+
+
+def _file_data(path: str, url: str | None = None) -> dict:
+    return {"path": path, "url": url, "orig_name": Path(path).name, "meta": {"_type": "gradio.FileData"}}
+
+
+def _join(url: str, elem_id: str, event: str, data: list) -> str:
+    """Join the queue as the page does for ``event`` on the component ``elem_id``; returns the event stream."""
+    config = json.loads(_http(urlsplit(url), "GET", "/config"))
+    component = next(c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == elem_id)
+    dependency = next(d for d in config["dependencies"] if [component, event] in d["targets"])
+    return _join_dependency(url, dependency, data)
+
+
+def _join_dependency(url: str, dependency: dict, data: list) -> str:
+    parts = urlsplit(url)
+    session = uuid.uuid4().hex
+    body = {
+        "data": data,
+        "fn_index": dependency["id"],
+        "trigger_id": dependency["targets"][0][0] if dependency["targets"] else None,
+        "session_hash": session,
+        "event_data": None,
+    }
+    json.loads(_http(parts, "POST", "/gradio_api/queue/join", body))
+    return _http(parts, "GET", f"/gradio_api/queue/data?session_hash={session}")
+
+
+def _outcome(stream: str) -> dict:
+    messages = [json.loads(line[len("data: ") :]) for line in stream.splitlines() if line.startswith("data: ")]
+    [done] = [m for m in messages if m["msg"] == "process_completed"]
+    return done
+
+
+def test_no_input_route_makes_the_server_fetch_a_url_or_take_a_file_from_its_disk(chat_url, monkeypatch, tmp_path):
+    """Every handler of the page, each input given a file by URL; the upload given a path on the
+    server; ``/chat`` given both: all refused, no host looked up, nothing read from the disk."""
+    secret = tmp_path / "secret.md"
+    secret.write_text("# 機密\n\n不該被讀取的內容。\n", "utf-8")
+    network = OutgoingConnections(monkeypatch)
+    config = json.loads(_http(urlsplit(chat_url), "GET", "/config"))
+    kinds = {c["id"]: c["type"] for c in config["components"]}
+    # every handler that takes input from the client (a gr.State input stays on the server)
+    dependencies = [d for d in config["dependencies"] if any(kinds.get(i) != "state" for i in d["inputs"])]
+    with ErrorRecords() as log:
+        by_url = {
+            d["api_name"]: _outcome(
+                _join_dependency(chat_url, d, [_file_data(PROBE_URL, PROBE_URL)] * len(d["inputs"]))
+            )
+            for d in dependencies
+        }
+        path_on_server = _outcome(_join(chat_url, "pqa-upload", "upload", [[_file_data(str(secret))], []]))
+        api = _api_call(chat_url, [_file_data(PROBE_URL, PROBE_URL), [_file_data(str(secret))], 5])
+    assert network.attempts == []
+    assert {"upload", "respond", "show_citation", "show_section", "load_example", "chat"} <= set(by_url)
+    assert {name: (done["success"], done["output"]["error"]) for name, done in by_url.items()} == {
+        name: (False, NOT_UPLOADED) for name in by_url
+    }
+    # a path that is not a URL Gradio itself refuses on the page's routes, before our check ("not uploaded by a user")
+    assert not path_on_server["success"]
+    assert api == ("error", {**api[1], "error": NOT_UPLOADED})  # type: ignore[dict-item]
+    assert "機密" not in json.dumps([by_url, path_on_server, api], ensure_ascii=False)
+    assert log.records == [], log.messages()
+
+
+def _upload(url: str, name: str, data: bytes) -> str:
+    """POST a file to Gradio's upload route, as the page does before its upload event; returns its path."""
+    import httpx
+
+    response = httpx.post(f"{url}gradio_api/upload", files={"files": (name, data)}, timeout=TIMEOUT)
+    response.raise_for_status()
+    [path] = response.json()
+    return path
+
+
+def test_uploaded_files_are_deleted_when_qa_serve_is_stopped(tmp_path):
+    uploads = tmp_path / "uploads"
+    document = tmp_path / "notes.md"
+    document.write_text("# 會議筆記\n\n## 預算\n\n二〇二五年度的海洋觀測預算為四千三百萬元。\n", "utf-8")
+    argv = ["--embedders", "use", "--cache-dir", str(tmp_path / "cache"), "--doc", str(document)]
+    with served(*argv, env={"GRADIO_TEMP_DIR": str(uploads)}) as (url, proc):
+        uploaded = [_upload(url, name, document.read_bytes() + name.encode()) for name in ("a.md", "b.md")]
+        assert all(Path(p).is_file() and Path(p).is_relative_to(uploads) for p in uploaded)
+        proc.terminate()  # SIGTERM, as a service manager stops it
+        assert proc.wait(30) == 0, proc.stdout.read() if proc.stdout else ""
+    assert [p for p in uploads.rglob("*") if p.is_file()] == []
+
+
 # -- clients that leave mid-answer ---------------------------------------------------------------
 class SSEStream:
     """A raw event-stream request on its own socket, to be dropped before the answer arrives."""
@@ -286,3 +446,68 @@ def test_a_cancelled_client_job_mid_answer_leaves_the_server_serving(chat_url, s
     assert not log.records, log.messages()
     err = capfd.readouterr().err
     assert "Traceback" not in err, err
+
+
+# -- a served index whose files change underneath ------------------------------------------------
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@contextlib.contextmanager
+def served(*argv: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """``qa serve ARGV…`` in a new process on a free port; yields its URL and the process, then stops it."""
+    port = free_port()
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", PYTHONPATH=str(ROOT), **(env or {}))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qa", "serve", "--port", str(port), *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"qa serve did not come up: {proc.stdout.read() if proc.stdout else ''}")
+                time.sleep(0.5)
+        yield url, proc
+    finally:
+        proc.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(30)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_served_index_survives_every_file_of_it_being_cut_short(tmp_path):
+    """The index files are read into memory, never mapped: cutting them short under a running
+    ``qa serve`` (another process rebuilding, a careless ``truncate``) changes nothing it answers."""
+    document = tmp_path / "chapter.txt"
+    document.write_text(default_document_path().read_text("utf-8")[:12_000], "utf-8")
+    common = ["--embedders", "use", "--cache-dir", str(tmp_path / "cache"), "--doc", str(document)]
+    built = subprocess.run(
+        [sys.executable, "-m", "qa", "index", *common],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+    )
+    assert built.returncode == 0, built.stderr
+    cache = tmp_path / "cache"
+    question = "川金會在哪一天舉行？"
+    with served(*common) as (url, proc):  # the server loads the index saved by the first run
+        client = gradio_client.Client(url, verbose=False)
+        before = client.predict(question, [], 5, api_name="/chat")
+        cut = [p for p in (cache / "indexes").rglob("*") if p.is_file() and p.stat().st_size > 100]
+        assert any(p.suffix == ".faiss" and p.name.startswith("sentence-dense") for p in cut)
+        assert any(p.suffix == ".faiss" and p.name.startswith("dense") for p in cut)
+        for path in cut:
+            os.truncate(path, 100)
+        after = [client.predict(question, [], 5, api_name="/chat") for _ in range(2)]
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+    assert after == [before, before]

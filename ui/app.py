@@ -11,6 +11,7 @@ its progress. Besides the page, the endpoint ``/chat`` answers ``gradio_client``
 from __future__ import annotations
 
 import logging
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -35,6 +36,8 @@ from ui import render
 log = logging.getLogger(__name__)
 _SOURCE_ID = re.compile(r"`(p[0-9a-f]{7,})`\s*$")
 """A source message in the chat ends with its citation id in backticks (see ``render.source_markdown``)."""
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""Half of a UTF-16 pair, alone: cannot be sent back as UTF-8, so the chat shows U+FFFD in its place."""
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 7860
@@ -46,6 +49,9 @@ UPLOAD_MAX_BYTES = 20_000_000
 """Largest file the chat takes (the server refuses bigger uploads before they reach us)."""
 UPLOAD_MAX_FILES = 10
 """Most files in one upload."""
+UPLOAD_KEPT_SECONDS = 3600
+"""Uploaded files are deleted after this long (read at once, they are kept for a queue that waits
+long), and all of them when the server stops."""
 ANSWERED_AT_ONCE = 8
 """Requests each handler (``/chat``, the Ask button, …) answers at once; the others wait in the queue."""
 QUEUE_SIZE = 64
@@ -278,7 +284,9 @@ class ChatApp:
         ``page_end`` (the pages of a PDF passage, else ``None``).
         """
         try:
-            answer = self.answer(message or "", history or [], int(k))
+            if history is not None and not isinstance(history, list):
+                raise QAError("history must be a list of earlier questions (strings)")
+            answer = self.answer(message or "", history or [], k)  # the assistant refuses a k that is not whole
         except QAError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         except Exception:
@@ -306,7 +314,9 @@ class ChatApp:
                 messages, "請輸入一個關於這份文件的問題。 Please type a question about the document.", turn
             )
             return
-        shown = text if len(text) <= DISPLAY_CHARS else text[:DISPLAY_CHARS] + f"… ({len(text):,} 字 characters)"
+        shown = _SURROGATE.sub("\ufffd", text)  # the assistant drops them from the question it answers
+        if len(shown) > DISPLAY_CHARS:
+            shown = shown[:DISPLAY_CHARS] + f"… ({len(shown):,} 字 characters)"
         messages.append(gr.ChatMessage(role="user", content=render.markdown_text(shown)))
         waiting = "搜尋中… Searching…" if self.loader.ready else self.loader.status()
         yield _with_reply(messages, render.markdown_text(waiting), turn)
@@ -415,7 +425,11 @@ class ChatApp:
     # -- the page ---------------------------------------------------------------------------
     def _build(self) -> gr.Blocks:
         title = self.documents[0].title if len(self.documents) == 1 else "peninsula-qa"
-        with gr.Blocks(title=f"peninsula-qa · {title}", analytics_enabled=False) as blocks:
+        with gr.Blocks(
+            title=f"peninsula-qa · {title}",
+            analytics_enabled=False,
+            delete_cache=(UPLOAD_KEPT_SECONDS, UPLOAD_KEPT_SECONDS),
+        ) as blocks:
             gr.Markdown(f"## {render.markdown_text(title)}\n問答附引用出處 · Answers with cited passages")
             status = gr.Markdown(render.markdown_text(self.loader.status()), elem_id="pqa-status")
             timer = gr.Timer(0.5, active=not self.loader.ready)
@@ -517,6 +531,7 @@ class ChatApp:
 
             chatbot.select(open_source, [turn], [viewer, tabs], api_visibility="private")
             gr.api(self.chat_api, api_name="chat")
+        _take_only_uploaded_files(blocks)
         return blocks
 
     def launch(
@@ -546,6 +561,46 @@ class ChatApp:
             theme=THEME,
         )
         return url
+
+
+NOT_UPLOADED = (
+    "只接受從此頁面上傳的檔案。 Only files uploaded from this page are taken; a file named by URL or by a path "
+    "on the server is refused."
+)
+
+
+def _take_only_uploaded_files(blocks: gr.Blocks) -> None:
+    """Make every component of ``blocks`` (the page's and ``/chat``'s) take a file only from Gradio's
+    upload folder: a ``FileData`` a client names by URL is refused, never fetched, so nothing a client
+    sends makes the server reach out to the network; one naming another path on this machine is
+    refused too, never copied. Gradio fetches or copies such files before any handler of ours runs."""
+    components = {id(c): c for c in blocks.blocks.values()}
+    for fn in blocks.fns.values():
+        components.update({id(c): c for c in fn.inputs})
+
+    def check(path: str | Path | None, folder: Path) -> None:
+        if path is not None and not Path(os.path.realpath(path)).is_relative_to(folder):
+            raise gr.Error(NOT_UPLOADED, print_exception=False)
+
+    for component in components.values():
+        if getattr(component, "GRADIO_CACHE", None) is None:
+            continue
+        folder = Path(os.path.realpath(component.GRADIO_CACHE))
+
+        def move(
+            path: str | Path | None, original: Any = component.move_resource_to_block_cache, folder: Path = folder
+        ) -> str | None:
+            check(path, folder)
+            return original(path)
+
+        async def move_async(
+            path: str | Path | None, original: Any = component.async_move_resource_to_block_cache, folder: Path = folder
+        ) -> str | None:
+            check(path, folder)
+            return await original(path)
+
+        component.move_resource_to_block_cache = move
+        component.async_move_resource_to_block_cache = move_async
 
 
 def create_app(
