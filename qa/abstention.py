@@ -163,6 +163,11 @@ def anchored_dates(text: str) -> set[str]:
 _DATE_KEY = re.compile(r"(y|ym|md)(\d+)(?:-(\d+))?")
 
 
+def is_date_key(key: str) -> bool:
+    """Whether a key of :meth:`MentionCheck.unknown` is a date (else a designation)."""
+    return _DATE_KEY.fullmatch(key) is not None
+
+
 def describe(key: str, language: Language) -> str:
     """A key of :meth:`MentionCheck.unknown` as a reader writes it: ``"ym2019-6"`` → "June 2019"
     (English) or "2019年6月", ``"md6-12"`` → "June 12" or "6月12日", ``"hwasong-15"`` → "Hwasong-15"."""
@@ -357,7 +362,7 @@ def states_quantity(focus: str, sentences: Iterable[str], share: float = QUANTIT
 
 
 # What a Chinese question asks with rather than about: question words, particles, "tell me".
-_ZH_QUESTION_WORDS = re.compile(
+ZH_QUESTION_WORDS = re.compile(
     r"請問|請|告訴我|介紹一下|介紹|一下|為什麼|什麼|甚麼|為何|怎麼樣|怎麼|怎樣|如何|哪裡|哪兒|哪些|哪個|哪一|哪"
     r"|誰|多少|幾|嗎|呢|吧|啊|的|了|是|有|意思|指"
 )
@@ -384,5 +389,5 @@ class DocumentTerms:
         if query.language == "en":
             carried = lexicon.carry_over(query.text, self.english.__contains__)
             return carried.words > 0 and carried.coverage == 1.0
-        terms = [t for t in tokenize(_ZH_QUESTION_WORDS.sub("，", query.search_text)) if len(t) > 1]
+        terms = [t for t in tokenize(ZH_QUESTION_WORDS.sub("，", query.search_text)) if len(t) > 1]
         return bool(terms) and all(t in self.tokens for t in terms)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -11,16 +10,28 @@ import numpy as np
 from index.embedders import Embedder
 from index.sentences import sentence_spans
 from index.tokenize import tokenize
-from qa.abstention import ASKS_DATE, HOW_MANY_ZH, date_mentions
+from qa.abstention import date_mentions
+from qa.fitted import LinearModel
 from qa.language import AnalyzedQuery, Language
 from qa.model import Answer, Citation, Quote
+from qa.question_types import QuestionTerms, asked_type, holds_type
 from qa.references import asks_for_source, is_reference
 
-# What kind of answer a question asks for, by its question words, and what such an answer looks like.
-_ASKS_NUMBER = re.compile(rf"多少|{HOW_MANY_ZH}|\bhow (many|much)\b|\bwhat (percentage|share)\b", re.I)
-_NUMBER = re.compile(r"\d")
-ANSWER_TYPE_BONUS = 0.3
-DATE_MATCH_BONUS = 0.3
+SIMILARITIES = ("e5", "use")
+"""The embedders (by settings key) whose question–sentence cosines are features of a sentence."""
+_BASE_FEATURES = (
+    "question terms",
+    *(f"{key} cosine" for key in SIMILARITIES),
+    "passage score",
+    "passage 1/rank",
+    "answer type",
+    "dates asked",
+    "reference",
+    "reference, source asked",
+    "length",
+)
+SENTENCE_FEATURES = (*_BASE_FEATURES, *(f"en: {name}" for name in _BASE_FEATURES))
+"""The features of a candidate answer sentence, in the answer model's order."""
 
 
 def _is_heading(sentence: Sentence) -> bool:
@@ -53,72 +64,90 @@ def split_sentences(citation: Citation, rank: int = 0) -> list[Sentence]:
     ]
 
 
-class ExtractiveAnswerer:
-    """Choose the answering sentence(s) across the top passages.
+def answer_candidates(query: AnalyzedQuery, citations: Sequence[Citation], passages: int = 3) -> list[Sentence]:
+    """The sentences that may answer: those of the top ``passages`` passages, headings left out, and
+    references too unless the question asks for a source."""
+    sentences = [s for rank, c in enumerate(citations[:passages]) for s in split_sentences(c, rank)]
+    source = asks_for_source(query.text)
+    prose = [s for s in sentences if not _is_heading(s) and (source or not is_reference(s.text))]
+    return prose or sentences
 
-    A sentence scores by how much of the question it covers (characters, bigrams and words), by
-    its similarity to the question under ``embedder`` (if given), and by its passage's rank.
+
+SentenceVectors = Mapping[str, tuple[np.ndarray, Mapping[tuple[int, int], np.ndarray]]]
+"""Per embedder key: the question's vector and the sentences' vectors by document span."""
+
+
+def sentence_features(query: AnalyzedQuery, sentences: Sequence[Sentence], vectors: SentenceVectors) -> np.ndarray:
+    """The :data:`SENTENCE_FEATURES` of each sentence (a sentence whose vector is missing has cosine 0)."""
+    terms = QuestionTerms(query.expanded_text)
+    kind = asked_type(query.text)
+    asked_dates = {k for k in date_mentions(query.expanded_text) if not k.startswith("y")}
+    source = asks_for_source(query.text)
+    rows = []
+    for s in sentences:
+        reference = is_reference(s.text)
+        cosines = []
+        for key in SIMILARITIES:
+            query_vector, known = vectors.get(key, (None, {}))
+            vector = known.get((s.start, s.end))
+            cosines.append(float(vector @ query_vector) if vector is not None and query_vector is not None else 0.0)
+        rows.append(
+            [
+                terms.share(tokenize(s.text)),
+                *cosines,
+                s.citation.score or 0.0,
+                1.0 / (1 + s.rank),
+                holds_type(s.text, kind),
+                len(asked_dates & date_mentions(s.text)) / len(asked_dates) if asked_dates else 0.0,
+                reference,
+                reference and source,
+                len(s.text) / 100,
+            ]
+        )
+    base = np.array(rows, dtype=np.float64).reshape(len(sentences), len(_BASE_FEATURES))
+    return np.hstack([base, base if query.language == "en" else np.zeros_like(base)])
+
+
+class ExtractiveAnswerer:
+    """Choose the answering sentence(s) across the top ``passages`` passages by a fitted model
+    (``benchmarks/fit.py``) over each sentence's :func:`sentence_features`: the best sentence, and the
+    next best too when the model gives it even odds or better and both fit in ``max_chars``.
+    Headings are never answers; bibliographic references only when a source is asked for.
     """
 
     def __init__(
         self,
-        embedder: Embedder | None = None,
+        model: LinearModel,
+        embedders: Mapping[str, Embedder] | None = None,
         *,
         passages: int = 3,
         max_sentences: int = 2,
         max_chars: int = 160,
     ) -> None:
+        """``embedders`` (by settings key, see :data:`SIMILARITIES`) embed sentences whose vectors the
+        index does not hold."""
         if passages < 1 or max_sentences < 1 or max_chars < 1:
             raise ValueError("passages, max_sentences and max_chars must be at least 1")
-        self.embedder = embedder
+        self.columns = model.columns(SENTENCE_FEATURES)
+        self.model = model
+        self.embedders = dict(embedders or {})
         self.passages = passages
         self.max_sentences = max_sentences
         self.max_chars = max_chars
 
-    def _scores(
-        self,
-        query: AnalyzedQuery,
-        sentences: list[Sentence],
-        query_vector: np.ndarray | None,
-        sentence_vectors: Mapping[tuple[int, int], np.ndarray] | None = None,
-    ) -> np.ndarray:
-        q_tokens = set(tokenize(query.expanded_text))
-        weight = {t: 2.0 if len(t) > 1 else 1.0 for t in q_tokens}
-        total = sum(weight.values()) or 1.0
-        lexical = np.array([sum(weight[t] for t in q_tokens.intersection(tokenize(s.text))) / total for s in sentences])
-        prior = np.array([0.3 / (1 + s.rank) for s in sentences])
-        scores = lexical + prior + self._answer_type(query.text, sentences) + self._dates(query, sentences)
-        if asks_for_source(query.text):  # "誰製作的", "出自哪家媒體": the reference or credit line is the answer
-            scores = scores + np.array([ANSWER_TYPE_BONUS if is_reference(s.text) else 0.0 for s in sentences])
-        if self.embedder is not None:
-            q = self.embedder.embed_queries([query.search_text])[0] if query_vector is None else query_vector
-            known = sentence_vectors or {}
-            missing = [s.text for s in sentences if (s.start, s.end) not in known]
-            embedded = iter(self.embedder.embed_documents(missing) if missing else ())
-            vectors = np.vstack(
-                [known[(s.start, s.end)] if (s.start, s.end) in known else next(embedded) for s in sentences]
-            )
-            scores = scores + vectors @ q
-        return scores
-
-    @staticmethod
-    def _answer_type(question: str, sentences: list[Sentence]) -> np.ndarray:
-        """A bonus for sentences holding the kind of answer asked for (a date, a number)."""
-        if ASKS_DATE.search(question):  # a date: a month with its day or year, in any form date_mentions reads
-            holds = [any(k.startswith(("ym", "md")) for k in date_mentions(s.text)) for s in sentences]
-        elif _ASKS_NUMBER.search(question):
-            holds = [bool(_NUMBER.search(s.text)) for s in sentences]
-        else:
-            return np.zeros(len(sentences))
-        return np.array([ANSWER_TYPE_BONUS if held else 0.0 for held in holds])
-
-    @staticmethod
-    def _dates(query: AnalyzedQuery, sentences: list[Sentence]) -> np.ndarray:
-        """A bonus for sentences that mention the dates the question names ("截至2018年9月20日")."""
-        asked = {k for k in date_mentions(query.expanded_text) if not k.startswith("y")}
-        if not asked:
-            return np.zeros(len(sentences))
-        return np.array([DATE_MATCH_BONUS * len(asked & date_mentions(s.text)) / len(asked) for s in sentences])
+    def _vectors(self, sentences: Sequence[Sentence], vectors: SentenceVectors) -> SentenceVectors:
+        """``vectors`` completed by embedding the sentences they lack (with :attr:`embedders`)."""
+        out = dict(vectors)
+        for key, embedder in self.embedders.items():
+            query_vector, known = out.get(key, (None, {}))
+            if query_vector is None:
+                continue
+            missing = [s for s in sentences if (s.start, s.end) not in known]
+            if missing:
+                embedded = embedder.embed_documents([s.text for s in missing])
+                known = {**known, **{(s.start, s.end): v for s, v in zip(missing, embedded, strict=True)}}
+                out[key] = (query_vector, known)
+        return out
 
     def run(
         self,
@@ -127,30 +156,25 @@ class ExtractiveAnswerer:
         *,
         abstain: bool = False,
         reason: str = "",
-        query_vector: np.ndarray | None = None,
-        sentence_vectors: Mapping[tuple[int, int], np.ndarray] | None = None,
+        vectors: SentenceVectors | None = None,
     ) -> Answer:
-        """An :class:`Answer` citing ``citations`` (best first).
+        """An :class:`Answer` citing ``citations`` (best first, scored by the ranking).
 
-        ``query_vector`` and ``sentence_vectors`` (by document span, from the index) save embedding
-        the question and the sentences again. When abstaining, ``reason`` (why the documents cannot
+        ``vectors`` (per embedder key: the question's vector and the index's sentence vectors by
+        document span) spare embedding again. When abstaining, ``reason`` (why the documents cannot
         answer, in the question's language) follows the refusal.
         """
         if abstain or not citations:
             text = NO_ANSWER[query.language] + (" " if query.language == "en" and reason else "") + reason
             return Answer(query.text, text, True, tuple(citations), (), query.language)
-        sentences = [s for rank, c in enumerate(citations[: self.passages]) for s in split_sentences(c, rank)]
-        # headings are not answers, nor are bibliographic references unless a source is asked for
-        prose = [
-            s for s in sentences if not _is_heading(s) and (asks_for_source(query.text) or not is_reference(s.text))
-        ]
-        sentences = prose or sentences
-        scores = self._scores(query, sentences, query_vector, sentence_vectors)
-        order = np.argsort(-scores, kind="stable")
+        sentences = answer_candidates(query, citations, self.passages)
+        features = sentence_features(query, sentences, self._vectors(sentences, vectors or {}))
+        odds = self.model.probabilities(features[:, self.columns])
+        order = np.argsort(-odds, kind="stable")
         chosen: list[Sentence] = [sentences[order[0]]]
         for i in order[1:]:
             s = sentences[i]
-            if len(chosen) >= self.max_sentences or scores[i] < 0.85 * scores[order[0]]:
+            if len(chosen) >= self.max_sentences or odds[i] < 0.5:
                 break
             if sum(len(c.text) for c in chosen) + len(s.text) <= self.max_chars and s.text not in [
                 c.text for c in chosen

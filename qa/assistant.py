@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
@@ -24,18 +25,23 @@ from qa.abstention import (
     PersonCheck,
     chinese_dates,
     describe,
+    is_date_key,
     missing_reason,
     quantity_focus,
     states_quantity,
 )
-from qa.answering import ExtractiveAnswerer, split_sentences
+from qa.answering import SIMILARITIES, ExtractiveAnswerer, split_sentences
 from qa.collection import Collection
 from qa.config import Settings
 from qa.errors import InvalidRequestError, UnknownCitationError
+from qa.fitted import load_model
 from qa.language import AnalyzedQuery, analyze, refers_back
 from qa.model import Answer, Citation, IndexedDocument, PassageContext, Section, outline
 from qa.progress import terminal_progress
+from qa.ranking import MEMBERS, CandidateFeatures, FittedRanker
+from qa.refusal import RefusalJudge, refusal_features, unheld_terms, unsupported_reason
 from qa.retrieval import (
+    DATES,
     LEXICAL,
     SENTENCES,
     DenseRetriever,
@@ -55,8 +61,6 @@ _INVISIBLE = re.compile(f"[{INVISIBLE_CHARACTERS}]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 """Half of a UTF-16 pair, alone (JSON's ``"\\ud800"``): not a character, and not encodable; dropped."""
 MAX_K = 100
-SENTENCE_EMBEDDER = "use"
-"""The embedder (by settings key) that also scores answer sentences: fast, and spread-out cosines."""
 
 
 def _settings_key(embedder: Embedder, specs: Sequence[str]) -> str:
@@ -139,22 +143,39 @@ class Assistant:
         ]
         self._lexical = LexicalRetriever(self.index, self.settings.candidates)
         self._sentence_lexical = SentenceLexicalRetriever(self.index, self.settings.candidates)
-        fuser = ScoreFuser if self.settings.fusion == "score" else RankFuser
+        fuser = RankFuser if self.settings.fusion == "rrf" else ScoreFuser
         self._fuser = fuser(self.settings.fusion_weights, k=self.settings.rrf_k)
+        self._texts = [p.content for p in self.index.passages]
         self._evidence = EvidenceAdjuster(
-            [p.content for p in self.index.passages],
+            self._texts,
             [p.doc_id for p in self.index.passages],
             date_weight=self.settings.date_weight,
             reference_penalty=self.settings.reference_penalty,
             source_boost=self.settings.source_boost,
         )
-        sentence_embedder = next(
-            (e for k, e in zip(self._keys, self.embedders, strict=True) if k == SENTENCE_EMBEDDER), None
-        )
-        self._answerer = ExtractiveAnswerer(sentence_embedder)
+        available = {key for key, _ in self._dense} | {key + SENTENCES for key, _ in self._sentences}
+        self._ranker: FittedRanker | None = None
+        if self.settings.fusion == "logistic" and available >= set(MEMBERS) - {LEXICAL, LEXICAL + SENTENCES}:
+            model = load_model(self.settings.ranking_model)
+            self._ranker = FittedRanker(model, self.candidate_features)
         self._mentions = lru_cache(maxsize=32)(self._mention_check)
         self._terms = lru_cache(maxsize=32)(self._document_terms)
         self._people = lru_cache(maxsize=32)(self._person_check)
+
+    @functools.cached_property
+    def _answerer(self) -> ExtractiveAnswerer:
+        by_key = dict(zip(self._keys, self.embedders, strict=True))
+        model = load_model(self.settings.answer_model)
+        return ExtractiveAnswerer(model, {k: by_key[k] for k in SIMILARITIES if k in by_key})
+
+    @functools.cached_property
+    def _refusal(self) -> RefusalJudge:
+        return RefusalJudge(load_model(self.settings.refusal_model))
+
+    @functools.cached_property
+    def candidate_features(self) -> CandidateFeatures:
+        """What the fitted ranking reads of each candidate passage (see ``qa.ranking``)."""
+        return CandidateFeatures(self._texts, self._evidence.dates, self._evidence.references)
 
     @classmethod
     def from_paths(cls, paths: Iterable[str | Path], settings: Settings | None = None, **kwargs: object) -> Assistant:
@@ -192,9 +213,17 @@ class Assistant:
         passages the answer would come from gives (see ``qa.abstention``)."""
         if not self.settings.refuse_missing_specifics:
             return ""
-        unmentioned = [describe(key, query.language) for key in self._mentions(doc_ids).unknown(query.text)]
-        unmentioned += self._people(doc_ids).unknown(query)
-        counted = quantity_focus(normalize_for_search(query.search_text)) if query.language != "en" else None
+        checks = set(self.settings.specific_checks)
+        unmentioned = [
+            describe(key, query.language)
+            for key in self._mentions(doc_ids).unknown(query.text)
+            if ("dates" if is_date_key(key) else "designations") in checks
+        ]
+        if "people" in checks:
+            unmentioned += self._people(doc_ids).unknown(query)
+        counted = None
+        if "counts" in checks and query.language != "en":
+            counted = quantity_focus(normalize_for_search(query.search_text))
         if counted:
             sentences = [s.text for c in citations[: self._answerer.passages] for s in split_sentences(c)]
             if states_quantity(counted, sentences):
@@ -272,12 +301,18 @@ class Assistant:
         vectors = vectors or {key: r.embed(query) for key, r in self._dense}
         rankings: dict[str, list[Hit]] = {key: r.run(query, depth, vectors[key], doc_ids) for key, r in self._dense}
         for key, sentences in self._sentences:
-            if self._fuser.weight(query.language, key + SENTENCES) > 0:
+            if self._uses(query, key + SENTENCES):
                 rankings[key + SENTENCES] = sentences.run(vectors[key], depth, doc_ids)
         rankings[LEXICAL] = self._lexical.run(query, depth, doc_ids)
-        if self._fuser.weight(query.language, LEXICAL + SENTENCES) > 0:
+        if self._uses(query, LEXICAL + SENTENCES):
             rankings[LEXICAL + SENTENCES] = self._sentence_lexical.run(query, depth, doc_ids)
         return rankings, vectors
+
+    def _uses(self, query: AnalyzedQuery, member: str) -> bool:
+        """Whether the fusion reads ``member``'s ranking for ``query``."""
+        if self._ranker is not None:
+            return member in MEMBERS
+        return self._fuser.weight(query.language, member) > 0
 
     def _retrieve(
         self,
@@ -321,9 +356,13 @@ class Assistant:
 
     def _fuse(self, query: AnalyzedQuery, rankings: dict[str, list[Hit]]) -> list[Hit]:
         """The retrievers' rankings fused (the lexical ones weighed by how much of the question they
-        can match), then adjusted for the dates and references passages hold."""
+        can match), then adjusted for the dates and references passages hold (the dates weighed as
+        ``fusion_weights`` says for the question's language)."""
+        if self._ranker is not None:
+            return self._ranker.run(query, rankings)
         scale = {LEXICAL: query.lexical_coverage, LEXICAL + SENTENCES: query.lexical_coverage}
-        return self._evidence.run(query, self._fuser.run(rankings, query.language, scale))
+        dates = self.settings.fusion_weights.get(query.language, {}).get(DATES, self.settings.date_weight)
+        return self._evidence.run(query, self._fuser.run(rankings, query.language, scale), date_weight=dates)
 
     def _previous_question(self, history: Sequence[str]) -> AnalyzedQuery | None:
         if isinstance(history, str) or not all(isinstance(h, str) for h in history):
@@ -410,21 +449,24 @@ class Assistant:
         if below_floor and self._terms(doc_ids).covers(query, self.index.lexicon):
             below_floor = False  # "What is THAAD?": short, so it scores low, but it names only the documents' terms
         reason = self._missing_specifics(query, citations, doc_ids)
+        if not reason and not below_floor and self._unsupported(query, fused, rankings):
+            texts = [c.text for c in citations[: self._answerer.passages]]
+            reason = unsupported_reason(query.language, unheld_terms(query, texts, self.index.lexicon))
         abstain = below_floor or not citations or bool(reason)
-        sentence_vectors = None
-        if self._answerer.embedder is not None and not abstain:
-            rows = [self.index.row(c.id) for c in citations[: self._answerer.passages]]
-            sentence_vectors = self.index.sentence_vectors(
-                self._answerer.embedder.name, [r for r in rows if r is not None]
-            )
-        return self._answerer.run(
-            query,
-            citations,
-            abstain=abstain,
-            reason=reason,
-            query_vector=vectors.get(SENTENCE_EMBEDDER),
-            sentence_vectors=sentence_vectors,
-        )
+        sentence_vectors: dict[str, tuple[np.ndarray, dict[tuple[int, int], np.ndarray]]] = {}
+        if not abstain:
+            rows = [r for c in citations[: self._answerer.passages] if (r := self.index.row(c.id)) is not None]
+            for key, embedder in self._answerer.embedders.items():
+                if key in vectors:
+                    sentence_vectors[key] = (vectors[key], self.index.sentence_vectors(embedder.name, rows))
+        return self._answerer.run(query, citations, abstain=abstain, reason=reason, vectors=sentence_vectors)
+
+    def _unsupported(self, query: AnalyzedQuery, fused: list[Hit], rankings: dict[str, list[Hit]]) -> bool:
+        """Whether the fitted refusal model judges that the best passages do not answer (only with
+        the fitted ranking, whose scores it reads; see ``qa.refusal``)."""
+        if self._ranker is None or not self.settings.refuse_unsupported or not fused:
+            return False
+        return self._refusal.run(refusal_features(query, fused, rankings, self.candidate_features))
 
     def cite(self, citation_id: str) -> Citation:
         """The passage with this id; :class:`UnknownCitationError` if there is none."""

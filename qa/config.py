@@ -7,24 +7,12 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir
 
+from qa.fitted import fusion_weights
+
 APP_NAME = "peninsula-qa"
 
-# Score fusion (min-max normalised scores, weighted sum), calibrated per query language on
-# ../shared/eval/dev.jsonl with ``benchmarks/quality.py --grid`` and checked on a DRCD sample other
-# than the one reported. BM25 (for English questions: over the documents' Chinese terms for the
-# question's phrases, see index.lexicon) and e5 over single sentences carry it; e5 is weaker across
-# languages, so English questions weight it at half. BM25 over single sentences adds a little for
-# Chinese questions (DRCD) and costs English ones. e5 over whole passages and USE rank below the
-# others for Chinese questions and get no weight there; English questions, which every retriever
-# reads less well, gain from a quarter weight of each (checked on a second, separately written
-# question set as well as dev.jsonl). USE over sentences gets no weight: it abstains, and its
-# sentence vectors score answer sentences.
-DEFAULT_FUSION_WEIGHTS: dict[str, dict[str, float]] = {
-    "zh-Hant": {"e5": 0.0, "use": 0.0, "bm25": 1.0, "e5:sentences": 1.0, "use:sentences": 0.0, "bm25:sentences": 0.5},
-    "zh-Hans": {"e5": 0.0, "use": 0.0, "bm25": 1.0, "e5:sentences": 1.0, "use:sentences": 0.0, "bm25:sentences": 0.5},
-    "en": {"e5": 0.25, "use": 0.25, "bm25": 1.0, "e5:sentences": 0.5, "use:sentences": 0.0, "bm25:sentences": 0.0},
-}
-FUSIONS = ("score", "rrf")
+FUSIONS = ("score", "rrf", "logistic")
+SPECIFIC_CHECKS = ("dates", "designations", "people", "counts")
 
 # USE cosines are spread out and comparable across questions: on dev.jsonl every answerable
 # question's best passage scores >= 0.23, while off-topic questions ("What is the weather in
@@ -54,15 +42,25 @@ class Settings:
     sentence_embedders: tuple[str, ...] = ("e5", "use")
     """Embedders (among ``embedders``) that also index every sentence: fusion key ``"<spec>:sentences"``.
     USE's sentence vectors also spare the answer picker from embedding sentences per question."""
-    fusion_weights: dict[str, dict[str, float]] = field(default_factory=lambda: DEFAULT_FUSION_WEIGHTS)
+    fusion_weights: dict[str, dict[str, float]] = field(default_factory=fusion_weights)
+    """Per query language, each retriever's weight and ``"dates"`` (see ``date_weight``): by default
+    the weights ``benchmarks/fit.py`` fitted on public question sets (``qa/models/fusion.json``)."""
     fusion: str = "score"
-    """``"score"``: weighted sum of min-max normalised scores; ``"rrf"``: weighted reciprocal-rank fusion."""
+    """``"score"``: weighted sum of min-max normalised scores; ``"rrf"``: weighted reciprocal-rank
+    fusion (both with ``fusion_weights``); ``"logistic"``: the logistic-regression ranking model
+    (``qa.ranking``; needs the ``e5`` and ``use`` embedders, else ``"score"`` is used)."""
+    ranking_model: str = "ranking"
+    """The fitted ranking model, ``qa/models/<ranking_model>.json``."""
+    answer_model: str = "answer"
+    """The fitted answer-sentence model, ``qa/models/<answer_model>.json`` (see ``qa.answering``)."""
+    refusal_model: str = "refusal"
+    """The fitted refusal model and its threshold, ``qa/models/<refusal_model>.json`` (see ``qa.refusal``)."""
     rrf_k: int = 60
     candidates: int = 50
     """How many passages each retriever returns to the fusion."""
-    date_weight: float = 2.0
-    """How much a passage gains for mentioning the question's dates (see ``qa.retrieval.DateMatcher``);
-    calibrated on dev.jsonl and a DRCD sample other than the one reported."""
+    date_weight: float = 0.0
+    """How much a passage gains for mentioning the question's dates (see ``qa.retrieval.DateMatcher``)
+    when ``fusion_weights`` has no ``"dates"`` entry for the question's language."""
     reference_penalty: float = 0.25
     """How much a passage of bibliographic references loses, unless the question asks for a source."""
     source_boost: float = 1.0
@@ -73,7 +71,14 @@ class Settings:
     """Say the documents do not answer a question about specifics they never give: a date, a
     numbered designation ("Hwasong-15") or a person (one CC-CEDICT knows) that no document mentions,
     or, in a Chinese question, a number of something no sentence of the best passages counts
-    ("施政支持度是多少"); see ``qa.abstention``."""
+    ("施政支持度是多少"); see ``qa.abstention``. ``specific_checks`` names which of them run."""
+    specific_checks: tuple[str, ...] = SPECIFIC_CHECKS
+    """Of ``"dates"``, ``"designations"``, ``"people"`` and ``"counts"``: the missing-specifics checks that run."""
+    refuse_unsupported: bool = False
+    """Say the documents do not answer when the fitted refusal model judges that the best passages
+    do not (see ``qa.refusal``; only with ``fusion="logistic"``, whose probabilities it reads). Off by
+    default: on the chapter's question sets it refused answerable questions far more often than the
+    2% it was set for on the external sets (``benchmarks/results/quality.md``)."""
     expand_english: bool = True
     """Add the documents' Chinese terms for an English question's phrases to its search, and, when
     some documents are in English, their English words for a Chinese question's terms."""
@@ -92,6 +97,8 @@ class Settings:
             raise ValueError("settings need at least one embedder or the lexical index")
         if self.fusion not in FUSIONS:
             raise ValueError(f"fusion must be one of {FUSIONS}, got {self.fusion!r}")
+        if not set(self.specific_checks) <= set(SPECIFIC_CHECKS):
+            raise ValueError(f"specific_checks must be among {SPECIFIC_CHECKS}, got {self.specific_checks!r}")
         if self.candidates < 1:
             raise ValueError("candidates must be at least 1")
         if min(self.date_weight, self.reference_penalty, self.source_boost) < 0:

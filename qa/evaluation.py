@@ -409,7 +409,8 @@ def load_drcd(path: str | Path) -> tuple[list[Document], list[DrcdQuestion]]:
     """Every paragraph of a DRCD / SQuAD-format file as a document, and every question.
 
     A paragraph becomes ``Document(id="drcd-<paragraph id>", title=<article title>)`` (the id falls
-    back to ``drcd-<article index>-<paragraph index>``) holding one PARAGRAPH block.
+    back to ``drcd-<article index>-<paragraph index>``, an empty title to ``article <n>``) holding one
+    PARAGRAPH block. A question left empty in the file is skipped.
     """
     path = Path(path)
     try:
@@ -423,7 +424,8 @@ def load_drcd(path: str | Path) -> tuple[list[Document], list[DrcdQuestion]]:
     seen_questions: set[str] = set()
     for a, article in enumerate(articles):
         where = f"{path}: data[{a}]"
-        title = _drcd_field(article, "title", str, where).strip()
+        title = article.get("title") if isinstance(article, dict) else None
+        title = title.strip() if isinstance(title, str) and title.strip() else f"article {a + 1}"
         for p, paragraph in enumerate(_drcd_field(article, "paragraphs", list, where)):
             here = f"{where}.paragraphs[{p}]"
             text = _drcd_field(paragraph, "context", str, here)
@@ -448,6 +450,9 @@ def load_drcd(path: str | Path) -> tuple[list[Document], list[DrcdQuestion]]:
                 texts = _answer_texts(answers)
                 if not texts:
                     raise EvaluationError(f"{at}: no answer text (each question needs answers[].text)")
+                asked = qa.get("question")
+                if isinstance(asked, str) and not asked.strip():
+                    continue  # a question left empty in the file: nothing to ask
                 qid = str(qa.get("id") or f"{doc_id}-{i}")
                 if qid in seen_questions:
                     raise EvaluationError(f"{at}: duplicate question id {qid!r}")

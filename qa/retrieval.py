@@ -16,6 +16,8 @@ from qa.language import AnalyzedQuery, Language
 from qa.references import asks_for_source, reference_share
 
 LEXICAL = "bm25"
+DATES = "dates"
+"""The key of the question's dates' weight in a fusion-weight table."""
 SENTENCES = ":sentences"
 """Suffix of a sentence-level retriever's name in fusion weights: ``"e5:sentences"``."""
 SENTENCES_PER_PASSAGE = 8
@@ -239,12 +241,14 @@ class EvidenceAdjuster:
         """Row → reference share, for the passages holding any reference."""
         return {row: share for row, text in enumerate(self._texts) if (share := reference_share(text)) > 0}
 
-    def run(self, query: AnalyzedQuery, hits: list[Hit]) -> list[Hit]:
-        """``hits`` (fused, best first) with adjusted scores, best first again."""
+    def run(self, query: AnalyzedQuery, hits: list[Hit], date_weight: float | None = None) -> list[Hit]:
+        """``hits`` (fused, best first) with adjusted scores, best first again; ``date_weight`` for
+        this question instead of the adjuster's."""
         scores = {h.row: h.score for h in hits}
-        if self.date_weight:
+        weight = self.date_weight if date_weight is None else date_weight
+        if weight:
             for row, score in self.dates.run(query, scores).items():
-                scores[row] += self.date_weight * score
+                scores[row] += weight * score
         factor = self.source_boost if asks_for_source(query.text) else -self.reference_penalty
         if factor:
             for row, share in self.references.items():

@@ -420,3 +420,28 @@ def test_cli_eval_errors_are_one_line(capsys, cache, tmp_path, drcd_file):
         code, out, err = run(capsys, *argv, "--cache-dir", cache, *FAST)
         assert code == 1 and out == ""
         assert err.startswith("qa: error: ") and message in err and err.count("\n") == 1
+
+
+def test_load_drcd_accepts_empty_titles_and_skips_empty_questions(tmp_path):
+    data = {
+        "data": [
+            {
+                "title": "",
+                "paragraphs": [
+                    {
+                        "id": "p1",
+                        "context": "首爾是南韓的首都。",
+                        "qas": [
+                            {"id": "q1", "question": "南韓的首都是哪裡？", "answers": [{"text": "首爾"}]},
+                            {"id": "q2", "question": " ", "answers": [{"text": "首爾"}]},
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "squad.json"
+    path.write_text(json.dumps(data, ensure_ascii=False), "utf-8")
+    documents, questions = load_drcd(path)
+    assert [d.title for d in documents] == ["article 1"]
+    assert [q.id for q in questions] == ["q1"]

@@ -30,6 +30,7 @@ from qa.assistant import MAX_K, Assistant
 from qa.collection import Collection, unique_id
 from qa.config import Settings
 from qa.errors import QAError
+from qa.examples import CHAT_EXAMPLES
 from qa.model import Answer, Citation, Quote, Section, outline
 from ui import render
 
@@ -60,13 +61,7 @@ for its answer, fill 8 slots and 24 places (``benchmarks/results/load.md``)."""
 FAILED_REPLY = "回答時發生錯誤，請再試一次。 Something went wrong while answering; please try again."
 """What a caller sees when answering raised something other than :class:`QAError` (the log keeps the traceback)."""
 
-EXAMPLES = [
-    "川金會在哪一天舉行？",
-    "北韩在2018年4月宣布停止哪些试验？",
-    "What did Russia propose for resolving the North Korean nuclear issue?",
-    "駐韓美軍的人數大約是多少？",
-    "When did Trump and Kim Jong-un meet in Singapore?",
-]
+EXAMPLES = [example.question for example in CHAT_EXAMPLES]
 
 CSS = """
 .pqa-context, .pqa-section { line-height: 1.75; }

@@ -1,0 +1,56 @@
+"""What a newcomer tries first: every example question of the README and the chat, asked with the
+real models over the bundled chapter, is answered with the fact it is shown for, and README's sample
+output is what ``qa ask`` prints now."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qa.evaluation import normalize
+from qa.examples import CHAT_EXAMPLES, EXAMPLES
+from ui.app import EXAMPLES as CHAT_BUTTONS
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+_spec = importlib.util.spec_from_file_location("readme_sample", ROOT / "docs" / "readme_sample.py")
+readme_sample = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(readme_sample)
+
+
+def test_the_chat_shows_the_examples_that_are_checked():
+    assert [e.question for e in CHAT_EXAMPLES] == CHAT_BUTTONS
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.question for e in EXAMPLES])
+def test_every_example_the_readme_and_chat_show_is_in_readme_or_chat(example):
+    assert example in CHAT_EXAMPLES or example.question in README
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("example", EXAMPLES, ids=[e.question for e in EXAMPLES])
+def test_examples_are_answered_with_their_fact(real_assistant, example):
+    answer = real_assistant.ask(example.question, history=list(example.history))
+    assert not answer.abstained, answer.text
+    assert normalize(example.fact) in normalize(answer.text), answer.text
+    assert normalize(example.fact) in normalize(answer.citations[0].text), answer.citations[0].text
+
+
+@pytest.mark.slow
+def test_readme_sample_output_is_what_qa_ask_prints(real_assistant):
+    """The README's ``qa ask`` sample, run again (``python docs/readme_sample.py`` rewrites it)."""
+    match = readme_sample.SAMPLE.search(README)
+    assert match, "README.md has no ```text $ qa ask … sample"
+    command, shown = match.group(2), match.group(3)
+    env = {**os.environ, **readme_sample.ENVIRONMENT}
+    args = [sys.executable, "-m", "qa", *shlex.split(command)[1:]]
+    if real_assistant.settings.cache_dir is not None:
+        args += ["--cache-dir", str(real_assistant.settings.cache_dir)]
+    printed = subprocess.run(args, capture_output=True, text=True, env=env, cwd=ROOT, check=True).stdout
+    assert printed.strip() == shown.strip()
