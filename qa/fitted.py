@@ -106,28 +106,26 @@ class LinearModel:
         path.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
+def _read(name: str, what: str) -> Any:
+    """The JSON of ``qa/models/<name>.json``; :class:`ModelError` naming ``what`` if it is missing or unreadable."""
+    resource = MODELS / f"{name}.json"
+    try:
+        return json.loads(resource.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ModelError(f"{what} is missing ({resource}); reinstall peninsula-qa") from None
+    except (OSError, json.JSONDecodeError) as exc:
+        raise ModelError(f"{what} cannot be read ({exc}); reinstall peninsula-qa") from None
+
+
 @functools.cache
 def load_model(name: str) -> LinearModel:
     """The shipped model ``qa/models/<name>.json``; :class:`ModelError` if it is missing or damaged."""
-    resource = MODELS / f"{name}.json"
-    try:
-        data = json.loads(resource.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(f"the fitted model {name!r} is missing ({resource}); reinstall peninsula-qa") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"the fitted model {name!r} cannot be read ({exc}); reinstall peninsula-qa") from None
-    return LinearModel.from_dict(data)
+    return LinearModel.from_dict(_read(name, f"the fitted model {name!r}"))
 
 
 @functools.cache
 def _fusion_file() -> dict[str, Any]:
-    resource = MODELS / "fusion.json"
-    try:
-        data = json.loads(resource.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelError(f"the fitted fusion weights are missing ({resource}); reinstall peninsula-qa") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ModelError(f"the fitted fusion weights cannot be read ({exc}); reinstall peninsula-qa") from None
+    data = _read("fusion", "the fitted fusion weights")
     weights = data.get("weights") if isinstance(data, dict) and data.get("format") == FORMAT else None
     if not isinstance(weights, dict) or not all(
         isinstance(t, dict) and all(isinstance(w, int | float) and w >= 0 for w in t.values()) for t in weights.values()
