@@ -323,7 +323,9 @@ ASKS_DATE = re.compile(
 HOW_MANY_ZH = r"(?<!第)[幾几](?![月日號号時时點点乎])"
 """幾 asking for a number: not an ordinal (第幾), a date or hour (幾月, 幾時, 幾點), nor 幾乎 (almost)."""
 # How a Chinese question (in search form: Traditional characters) asks for a number.
-_ASKS_QUANTITY = re.compile(rf"多少|多大|多長|多高|多遠|多久|多重|{HOW_MANY_ZH}")
+ASKS_QUANTITY_ZH = rf"多少|多大|多長|多长|多高|多遠|多远|多久|多重|{HOW_MANY_ZH}"
+"""A Chinese question asking for a number: 多少, 多長, 幾 (as :data:`HOW_MANY_ZH`)."""
+_ASKS_QUANTITY = re.compile(ASKS_QUANTITY_ZH)
 _CLAUSE_BREAK = re.compile(r"[，。？?！!、；;,：:\s]")
 _MEASURES = r"(?:階段|[個家次名人輛枚架具件項年天輪位處座所種條筆億萬元倍步份張艘發支場屆批趟回國方])"
 """Measure words: what a number counts in ("三階段", "幾家", "16次")."""

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from enum import Enum
 
 from index.tokenize import tokenize
-from qa.abstention import ASKS_DATE, HOW_MANY_ZH, date_mentions
+from qa.abstention import ASKS_DATE, ASKS_QUANTITY_ZH, date_mentions
 
 
 class AnswerType(Enum):
@@ -21,7 +21,7 @@ class AnswerType(Enum):
 
 _ASKS_YEAR = re.compile(r"哪一?年|\b(?:what|which) year\b|\bin what year\b", re.I)
 _ASKS_NUMBER = re.compile(
-    rf"多少|多大|多長|多长|多高|多遠|多远|多久|多重|{HOW_MANY_ZH}|\bhow (?:many|much|long|far|old|large|big|high)\b"
+    rf"{ASKS_QUANTITY_ZH}|\bhow (?:many|much|long|far|old|large|big|high)\b"
     r"|\bwhat (?:percentage|share|number|proportion|amount)\b",
     re.I,
 )
