@@ -308,7 +308,7 @@ def main() -> None:
     parts += ["", ablation_section(settings, chapter_sets)]
     if not args.skip_external:
         parts += ["", "## External sets, cross-validated by article (benchmarks/fit.py, models not written)", ""]
-        parts += fit.report(fit.SETS, args.cache_dir, models=None)
+        parts += fit.report(fit.SETS, args.cache_dir, models=None)[1:]  # under this report's own heading
     if args.drcd:
         parts += ["", drcd_section(settings, args.drcd_sample, args.seed)]
     publish("\n".join(parts) + "\n", args.out)
