@@ -6,7 +6,6 @@ wrapped in :class:`FaultyFakeEmbedder` so one question can raise and another can
 
 from __future__ import annotations
 
-import contextlib
 import http.client
 import json
 import logging
@@ -17,7 +16,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,7 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from conftest import FakeHashEmbedder, free_port, running
+from conftest import ROOT, FakeHashEmbedder, running, served
 
 from corpus import default_document_path
 from qa import Assistant, Settings
@@ -449,40 +447,6 @@ def test_a_cancelled_client_job_mid_answer_leaves_the_server_serving(chat_url, s
 
 
 # -- a served index whose files change underneath ------------------------------------------------
-ROOT = Path(__file__).resolve().parents[1]
-
-
-@contextlib.contextmanager
-def served(*argv: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """``qa serve ARGV…`` in a new process on a free port; yields its URL and the process, then stops it."""
-    port = free_port()
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", PYTHONPATH=str(ROOT), **(env or {}))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "qa", "serve", "--port", str(port), *argv],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2):
-                    break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"qa serve did not come up: {proc.stdout.read() if proc.stdout else ''}")
-                time.sleep(0.5)
-        yield url, proc
-    finally:
-        proc.terminate()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(30)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
 
 
 def test_a_served_index_survives_every_file_of_it_being_cut_short(tmp_path):

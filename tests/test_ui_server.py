@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import re
 import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import urlsplit
 
 import pytest
-from conftest import free_port
+from conftest import served
 
 pytestmark = pytest.mark.slow
 gradio_client = pytest.importorskip("gradio_client")
@@ -107,27 +104,11 @@ def _other_address() -> str | None:
 def test_qa_serve_starts_the_chat_behind_a_login_on_loopback_only(real_cache_dir, real_assistant):
     """``qa serve`` in a new process, on the index the session built, with the login taken from
     the environment: the page and /chat answer a logged-in client only, on 127.0.0.1 only."""
-    port = free_port()
-    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", PENINSULA_QA_AUTH="reader:s3cret pass")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "qa", "serve", "--port", str(port), "--cache-dir", str(real_cache_dir)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    assert response.status == 200  # the login page
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"qa serve did not come up: {proc.stdout.read() if proc.stdout else ''}")
-                time.sleep(0.5)
+    login = {"PENINSULA_QA_AUTH": "reader:s3cret pass"}
+    with served("--cache-dir", str(real_cache_dir), env=login) as (url, _):
+        port = urlsplit(url).port
+        with urllib.request.urlopen(url, timeout=2) as response:
+            assert response.status == 200  # the login page
         with pytest.raises(Exception, match=r"(?i)login|auth|401|403"):
             gradio_client.Client(url, verbose=False).predict("北韓迄今共進行幾次核試？", [], 3, api_name="/chat")
         with pytest.raises(Exception, match=r"(?i)login|auth|401|403|incorrect"):
@@ -141,9 +122,6 @@ def test_qa_serve_starts_the_chat_behind_a_login_on_loopback_only(real_cache_dir
         if other is not None:  # listening on loopback only: another address of this machine refuses
             with pytest.raises(OSError), socket.create_connection((other, port), timeout=2):
                 pass
-    finally:
-        proc.terminate()
-        proc.wait(30)
 
 
 @pytest.mark.parametrize("value", ["reader", ":pass", "reader:", "  :  "])
