@@ -11,7 +11,7 @@ from index.embedders import Embedder
 from index.sentences import sentence_spans
 from index.tokenize import tokenize
 from qa.abstention import date_mentions
-from qa.fitted import LinearModel
+from qa.fitted import LinearModel, english_copies, with_english_copies
 from qa.language import AnalyzedQuery, Language
 from qa.model import Answer, Citation, Quote
 from qa.question_types import QuestionTerms, asked_type, holds_type
@@ -30,7 +30,7 @@ _BASE_FEATURES = (
     "reference, source asked",
     "length",
 )
-SENTENCE_FEATURES = (*_BASE_FEATURES, *(f"en: {name}" for name in _BASE_FEATURES))
+SENTENCE_FEATURES = with_english_copies(_BASE_FEATURES)
 """The features of a candidate answer sentence, in the answer model's order."""
 
 
@@ -105,7 +105,7 @@ def sentence_features(query: AnalyzedQuery, sentences: Sequence[Sentence], vecto
             ]
         )
     base = np.array(rows, dtype=np.float64).reshape(len(sentences), len(_BASE_FEATURES))
-    return np.hstack([base, base if query.language == "en" else np.zeros_like(base)])
+    return english_copies(base, query.language)
 
 
 class ExtractiveAnswerer:

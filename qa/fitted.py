@@ -23,6 +23,18 @@ MODELS = resources.files("qa") / "models"
 """Where the shipped models live: ``qa/models/<name>.json``."""
 
 
+def with_english_copies(names: tuple[str, ...]) -> tuple[str, ...]:
+    """Feature names followed by their English copies (``"en: …"``), which only an English question
+    fills: the models weigh evidence differently for questions crossing from English to Chinese."""
+    return (*names, *(f"en: {name}" for name in names))
+
+
+def english_copies(base: np.ndarray, language: str) -> np.ndarray:
+    """``base`` (features along the last axis) followed by its English copies, as
+    :func:`with_english_copies` names them: ``base`` again for an English question, else zeros."""
+    return np.concatenate([base, base if language == "en" else np.zeros_like(base)], axis=-1)
+
+
 class ModelError(QAError, ValueError):
     """A fitted model file that is missing, damaged or does not match the features asked for."""
 

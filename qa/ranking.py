@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from index.tokenize import tokenize
-from qa.fitted import LinearModel
+from qa.fitted import LinearModel, english_copies, with_english_copies
 from qa.language import AnalyzedQuery
 from qa.question_types import AnswerType, holds_type
 from qa.references import asks_for_source
@@ -37,8 +37,7 @@ def _base_features() -> tuple[str, ...]:
 
 BASE_FEATURES = _base_features()
 FEATURES = (
-    *BASE_FEATURES,
-    *(f"en: {name}" for name in BASE_FEATURES),
+    *with_english_copies(BASE_FEATURES),
     *(f"en: coverage × {m} scaled" for m in (LEXICAL, LEXICAL + SENTENCES)),
 )
 """The features of a candidate passage, in the model's order."""
@@ -98,12 +97,10 @@ class CandidateFeatures:
             share = self.references.get(row, 0.0)
             base[i, column["references"]] = share
             base[i, column["references, source asked"]] = share if asked else 0.0
-        english = np.zeros_like(base)
         coverage = np.zeros((len(rows), 2))
         if query.language == "en":
-            english = base
             coverage = query.lexical_coverage * base[:, [column[f"{m} scaled"] for m in (LEXICAL, LEXICAL + SENTENCES)]]
-        return rows, np.hstack([base, english, coverage])
+        return rows, np.hstack([english_copies(base, query.language), coverage])
 
 
 class FittedRanker:

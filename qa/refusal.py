@@ -20,7 +20,7 @@ from corpus.script import to_simplified
 from index.lexicon import MAX_HEADWORD_CHARS, BilingualLexicon, english_words, load_cedict
 from index.tokenize import ENGLISH_STOPWORDS, normalize_for_search, tokenize
 from qa.abstention import ZH_QUESTION_WORDS
-from qa.fitted import LinearModel
+from qa.fitted import LinearModel, english_copies, with_english_copies
 from qa.language import AnalyzedQuery
 from qa.question_types import QuestionTerms, asked_type
 from qa.ranking import DENSE_MEMBERS, CandidateFeatures
@@ -38,7 +38,7 @@ _BASE = (
     "answer type asked, not held",
     "question tokens",
 )
-REFUSAL_FEATURES = (*_BASE, *(f"en: {name}" for name in _BASE))
+REFUSAL_FEATURES = with_english_copies(_BASE)
 
 
 def _log_odds(p: float) -> float:
@@ -70,7 +70,7 @@ def refusal_features(
         ],
         dtype=np.float64,
     )
-    return np.concatenate([base, base if query.language == "en" else np.zeros_like(base)])
+    return english_copies(base, query.language)
 
 
 class RefusalJudge:
