@@ -21,8 +21,9 @@ import json
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -63,6 +64,8 @@ C = 1.0
 ANSWER_PASSAGES = 3
 """The passages an answer's sentences come from (as ``qa.answering.ExtractiveAnswerer``)."""
 MAX_ANSWERABLE_REFUSED = 0.02
+TERMS, RANK = SENTENCE_FEATURES.index("question terms"), SENTENCE_FEATURES.index("passage 1/rank")
+"""The columns of the answer-sentence reference: most question terms, ties to the better passage."""
 
 
 @dataclass
@@ -159,7 +162,10 @@ class Sentences:
     case: Case
     x: np.ndarray
     y: np.ndarray
-    lengths: np.ndarray
+
+    @property
+    def fold(self) -> int:
+        return self.case.fold
 
 
 def answer_sentences(case: Case, hits: list[Hit]) -> Sentences:
@@ -179,12 +185,7 @@ def answer_sentences(case: Case, hits: list[Hit]) -> Sentences:
         int(s.citation.doc_id == case.question.doc_id and any(t in normalize(s.text) for t in answers))
         for s in sentences
     ]
-    return Sentences(
-        case,
-        sentence_features(case.query, sentences, vectors),
-        np.array(labels),
-        np.array([len(s.text) for s in sentences]),
-    )
+    return Sentences(case, sentence_features(case.query, sentences, vectors), np.array(labels))
 
 
 def sentence_hit(model: LinearModel, items: Sequence[Sentences]) -> float:
@@ -294,6 +295,18 @@ def hits(cases: Sequence[Case], ranked: Ranked) -> tuple[float, float, float]:
     )
 
 
+def pooled(items: Sequence[Any], score: Callable[[int, list[Any]], Sequence[float]]) -> tuple[float, ...]:
+    """Figures over ``items`` (cases or their sentences): each fold's items scored by
+    ``score(fold, items)`` (what was fitted without that fold), weighted by how many they are."""
+    totals: np.ndarray | None = None
+    for f in range(FOLDS):
+        part = [i for i in items if i.fold == f]
+        if part:
+            figures = np.array(score(f, part), dtype=np.float64) * len(part)
+            totals = figures if totals is None else totals + figures
+    return tuple(totals / len(items)) if totals is not None else ()
+
+
 def by_model(model: LinearModel) -> Ranked:
     def ranked(case: Case) -> list[int]:
         scores = model.logits(case.x)
@@ -341,17 +354,18 @@ def report(sets: dict[str, Path], cache_dir: Path | None, models: Path | None) -
         for g, gc in groups.items()
         if gc
     }
-    fused_held_out: dict[str, tuple[float, float, float]] = {}
+
+    def fused_scores(english: bool) -> Callable[[int, list[Case]], Sequence[float]]:
+        def score(f: int, part: list[Case]) -> Sequence[float]:
+            mrr, h1, h5 = FusionCases(part, english).scores(fusion_folds["en" if english else "zh"][f])
+            return h1, h5, mrr
+
+        return score
+
+    fused_held_out = {}
     for name in sets:
         subset = [c for c in cases if c.dataset == name]
-        g = "en" if subset and subset[0].query.language == "en" else "zh"
-        totals = np.zeros(3)
-        for f in range(FOLDS):
-            part = [c for c in subset if c.fold == f]
-            if part:
-                mrr, h1, h5 = FusionCases(part, g == "en").scores(fusion_folds[g][f])
-                totals += np.array([h1, h5, mrr]) * len(part)
-        fused_held_out[name] = tuple(totals / (len(subset) or 1))  # type: ignore[assignment]
+        fused_held_out[name] = pooled(subset, fused_scores(bool(subset) and subset[0].query.language == "en"))
     fusion = {g: fit_fusion(FusionCases(gc, g == "en")) for g, gc in groups.items() if gc}
     if models is not None:
         models.mkdir(parents=True, exist_ok=True)
@@ -375,11 +389,9 @@ def report(sets: dict[str, Path], cache_dir: Path | None, models: Path | None) -
     folds = {f: fit([c for c in cases if c.fold != f]) for f in range(FOLDS)}
     held_out = {f: by_model(m) for f, m in folds.items()}
 
-    def on_folds(case_set: Sequence[Case], ranked_for_fold: Callable[[int], Ranked]) -> tuple[float, float, float]:
-        parts = [(hits([c for c in case_set if c.fold == f], ranked_for_fold(f)), f) for f in range(FOLDS)]
-        n = {f: sum(c.fold == f for c in case_set) for f in range(FOLDS)}
-        total = sum(n.values()) or 1
-        return tuple(sum(p[i] * n[f] for p, f in parts) / total for i in range(3))  # type: ignore[return-value]
+    logistic_held_out = {
+        name: pooled([c for c in cases if c.dataset == name], lambda f, part: hits(part, held_out[f])) for name in sets
+    }
 
     references: dict[str, Ranked] = {
         **{f"{m} alone": by_member(m) for m in MEMBERS},
@@ -403,28 +415,23 @@ def report(sets: dict[str, Path], cache_dir: Path | None, models: Path | None) -
         subset = [c for c in cases if c.dataset == name]
         rows = [
             ("fitted score fusion, the default (held-out folds)", fused_held_out[name]),
-            ('logistic ranking, `fusion="logistic"` (held-out folds)', on_folds(subset, lambda f: held_out[f])),
+            ('logistic ranking, `fusion="logistic"` (held-out folds)', logistic_held_out[name]),
         ]
         rows += [(ref, hits(subset, ranked)) for ref, ranked in references.items()]
         for label, (h1, h5, mrr) in rows:
             lines.append(f"| {name} | {len(subset)} | {label} | {h1:.3f} | {h5:.3f} | {mrr:.3f} |")
-    final = fit(cases)
-    notes = {
-        "fitted_on": list(sets),
-        "questions": len(cases),
-        "folds": FOLDS,
-        "held_out": {
-            name: dict(
-                zip(
-                    ("hit@1", "hit@5", "MRR@10"),
-                    (round(v, 4) for v in on_folds([c for c in cases if c.dataset == name], lambda f: held_out[f])),
-                    strict=True,
-                )
-            )
-            for name in sets
+    final = replace(
+        fit(cases),
+        notes={
+            "fitted_on": list(sets),
+            "questions": len(cases),
+            "folds": FOLDS,
+            "held_out": {
+                name: dict(zip(("hit@1", "hit@5", "MRR@10"), (round(v, 4) for v in t), strict=True))
+                for name, t in logistic_held_out.items()
+            },
         },
-    }
-    final = LinearModel(final.features, final.coef, final.intercept, final.mean, final.scale, notes=notes)
+    )
     if models is not None:
         models.mkdir(parents=True, exist_ok=True)
         final.save(models / "ranking.json")
@@ -436,8 +443,8 @@ def report(sets: dict[str, Path], cache_dir: Path | None, models: Path | None) -
     answer_folds = {
         f: logistic(
             SENTENCE_FEATURES,
-            np.vstack([i.x for i in items if i.case.fold != f]),
-            np.concatenate([i.y for i in items if i.case.fold != f]),
+            np.vstack([i.x for i in items if i.fold != f]),
+            np.concatenate([i.y for i in items if i.fold != f]),
         )
         for f in range(FOLDS)
     }
@@ -445,29 +452,21 @@ def report(sets: dict[str, Path], cache_dir: Path | None, models: Path | None) -
         "",
         "## Answer sentence",
         "",
-        "| set | questions | answer sentence hit (held-out folds) | best passage's best sentence by question terms |",
+        "| set | questions | answer sentence hit (held-out folds) | the sentence holding most question terms |",
         "|---|---|---|---|",
     ]
     answer_notes = {}
     for name in sets:
         subset = [i for i in items if i.case.dataset == name]
-        hit = sum(
-            sentence_hit(answer_folds[f], [i for i in subset if i.case.fold == f])
-            * sum(i.case.fold == f for i in subset)
-            for f in range(FOLDS)
-        ) / (len(subset) or 1)
-        terms_only = sum(bool(len(i.y)) and bool(i.y[int(np.argmax(i.x[:, 0] + 1e-3 * i.x[:, 4]))]) for i in subset) / (
-            len(subset) or 1
+        (hit,) = pooled(subset, lambda f, part: (sentence_hit(answer_folds[f], part),))
+        terms_only = sum(
+            bool(len(i.y)) and bool(i.y[int(np.argmax(i.x[:, TERMS] + 1e-3 * i.x[:, RANK]))]) for i in subset
         )
+        terms_only /= len(subset) or 1
         answer_notes[name] = round(hit, 4)
         lines.append(f"| {name} | {len(subset)} | {hit:.3f} | {terms_only:.3f} |")
-    answer = logistic(SENTENCE_FEATURES, np.vstack([i.x for i in items]), np.concatenate([i.y for i in items]))
-    answer = LinearModel(
-        answer.features,
-        answer.coef,
-        answer.intercept,
-        answer.mean,
-        answer.scale,
+    answer = replace(
+        logistic(SENTENCE_FEATURES, np.vstack([i.x for i in items]), np.concatenate([i.y for i in items])),
         notes={"fitted_on": list(sets), "questions": len(items), "folds": FOLDS, "held_out": answer_notes},
     )
     if models is not None:
@@ -508,14 +507,9 @@ def report(sets: dict[str, Path], cache_dir: Path | None, models: Path | None) -
         wrongly = float(np.mean(odds[at & (yr == 0)] >= threshold))
         refusal_notes[name] = {"refused": round(refused, 4), "answerable refused": round(wrongly, 4)}
         lines.append(f"| {name} | {int(at.sum() // 2)} | {refused:.3f} | {wrongly:.3f} |")
-    refusal = logistic(REFUSAL_FEATURES, xr, yr)
-    refusal = LinearModel(
-        refusal.features,
-        refusal.coef,
-        refusal.intercept,
-        refusal.mean,
-        refusal.scale,
-        threshold,
+    refusal = replace(
+        logistic(REFUSAL_FEATURES, xr, yr),
+        threshold=threshold,
         notes={"fitted_on": list(sets), "questions": len(cases), "folds": FOLDS, "held_out": refusal_notes},
     )
     if models is not None:

@@ -39,6 +39,7 @@ from qa.evaluation import (  # noqa: E402
     EvalQuestion,
     QuestionSetEvaluator,
     drcd_hit_rank,
+    figure_cell,
     first_hit_rank,
     load_drcd,
     load_questions,
@@ -149,15 +150,12 @@ def ablation_section(settings: Settings, sets: dict[str, list[EvalQuestion]]) ->
             o = QuestionSetEvaluator(variant, k=10).run(questions).groups
             en, al = o.get("en"), o["overall"]
             cells.append(
-                f"{al.hit_at_1:.3f} ({_cell(en.hit_at_1 if en else None)}) / {al.answer_hit:.3f} "
-                f"({_cell(en.answer_hit if en else None)}) / {al.refused}/{al.unanswerable} / {al.wrongly_refused:.3f}"
+                f"{figure_cell(al.hit_at_1)} ({figure_cell(en.hit_at_1 if en else None)}) / "
+                f"{figure_cell(al.answer_hit)} ({figure_cell(en.answer_hit if en else None)}) / "
+                f"{al.refused}/{al.unanswerable} / {figure_cell(al.wrongly_refused)}"
             )
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
-
-
-def _cell(value: float | None) -> str:
-    return "–" if value is None else f"{value:.3f}"
 
 
 def dev_section(questions: list[EvalQuestion], settings: Settings, history: bool) -> str:

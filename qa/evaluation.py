@@ -113,7 +113,8 @@ def _fraction(count: int, total: int) -> float | None:
     return count / total if total else None
 
 
-def _cell(value: float | None) -> str:
+def figure_cell(value: float | None) -> str:
+    """A figure as a table shows it: three decimals, or "–" where there is nothing to count."""
     return "–" if value is None else f"{value:.3f}"
 
 
@@ -295,9 +296,9 @@ class EvalReport:
             "|---|---|---|---|---|---|---|---|",
         ]
         for group, s in self.groups.items():
-            cells = [_cell(v) for v in (s.hit_at_1, s.hit_at_5, s.mrr_at_10, s.answer_hit)]
+            cells = [figure_cell(v) for v in (s.hit_at_1, s.hit_at_5, s.mrr_at_10, s.answer_hit)]
             refused = f"{s.refused}/{s.unanswerable}"
-            lines.append(f"| {group} | {s.n} | {' | '.join(cells)} | {refused} | {_cell(s.wrongly_refused)} |")
+            lines.append(f"| {group} | {s.n} | {' | '.join(cells)} | {refused} | {figure_cell(s.wrongly_refused)} |")
         lines += ["", self.summary()]
         return "\n".join(lines)
 
@@ -503,7 +504,7 @@ class DrcdReport:
         return asdict(self)
 
     def markdown(self) -> str:
-        cells = " | ".join(_cell(v) for v in (self.hit_at_1, self.hit_at_5, self.mrr_at_10))
+        cells = " | ".join(figure_cell(v) for v in (self.hit_at_1, self.hit_at_5, self.mrr_at_10))
         return "\n".join(
             [
                 "| | n | documents | passages | hit@1 | hit@5 | MRR@10 |",
