@@ -53,6 +53,9 @@ CONTROL_CHARACTERS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f"
 """C0 controls other than tab and line breaks, and DEL (the body of a regex character class)."""
 INVISIBLE_CHARACTERS = r"\u00ad\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff"
 """Soft hyphen, zero-width, word-joiner, bidi-control and BOM characters (a character class body)."""
+SURROGATES = "\ud800-\udfff"
+"""Halves of UTF-16 pairs, which alone (JSON's ``"\\ud800"``) are no characters and cannot be
+encoded (a character class body)."""
 
 _SPACE_RUN = re.compile(r"[^\S\n]+")
 _CJK = "\u3000-\u9fff\uf900-\uffef"

@@ -13,7 +13,7 @@ import numpy as np
 
 from corpus.loading import DocumentLoader, load_default_document
 from corpus.model import Document
-from corpus.parsing import CONTROL_CHARACTERS, INVISIBLE_CHARACTERS
+from corpus.parsing import CONTROL_CHARACTERS, INVISIBLE_CHARACTERS, SURROGATES
 from index.chunking import ChunkSplitter, Passage
 from index.embedders import BUNDLED_EMBEDDERS, Embedder, load_embedder
 from index.embedding_cache import EmbeddingCache, ProgressCallback
@@ -58,8 +58,8 @@ from qa.threads import one_openmp_thread
 _CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
 _INVISIBLE = re.compile(f"[{INVISIBLE_CHARACTERS}]")
 """Zero-width, soft-hyphen and bidi-control characters: dropped from questions so that 川\u200b普 is 川普."""
-_SURROGATE = re.compile("[\ud800-\udfff]")
-"""Half of a UTF-16 pair, alone (JSON's ``"\\ud800"``): not a character, and not encodable; dropped."""
+_SURROGATE = re.compile(f"[{SURROGATES}]")
+"""Half of a UTF-16 pair, alone: dropped from questions."""
 MAX_K = 100
 
 

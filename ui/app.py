@@ -24,6 +24,7 @@ import gradio as gr
 from corpus.errors import CorpusError
 from corpus.loading import SUPPORTED_SUFFIXES, DocumentLoader, load_default_document
 from corpus.model import Document
+from corpus.parsing import SURROGATES
 from index.embedding_cache import ProgressCallback
 from index.errors import IndexBuildError
 from qa.assistant import MAX_K, Assistant
@@ -37,7 +38,7 @@ from ui import render
 log = logging.getLogger(__name__)
 _SOURCE_ID = re.compile(r"`(p[0-9a-f]{7,})`\s*$")
 """A source message in the chat ends with its citation id in backticks (see ``render.source_markdown``)."""
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = re.compile(f"[{SURROGATES}]")
 """Half of a UTF-16 pair, alone: cannot be sent back as UTF-8, so the chat shows U+FFFD in its place."""
 
 DEFAULT_HOST = "127.0.0.1"
