@@ -100,7 +100,7 @@ class ChatServer:
             HF_HUB_OFFLINE="1",
             TRANSFORMERS_OFFLINE="1",
         )
-        command = [sys.executable, "-m", "qa", "serve", "--port", str(self.port), "--cache-dir", str(cache)]
+        command = [sys.executable, "-m", "ui", "serve", "--port", str(self.port), "--cache-dir", str(cache)]
         self._out = log.open("w", encoding="utf-8")
         self.process = subprocess.Popen(command, stdout=self._out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
 

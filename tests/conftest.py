@@ -173,7 +173,7 @@ def served(*argv: str, env: dict[str, str] | None = None) -> Iterator[tuple[str,
     port = free_port()
     env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", PYTHONPATH=str(ROOT), **(env or {}))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "qa", "serve", "--port", str(port), *argv],
+        [sys.executable, "-m", "ui", "serve", "--port", str(port), *argv],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -19,7 +19,7 @@ from corpus import DocumentError, DocumentLoader, default_document_path
 from index.chunking import ChunkSplitter
 from index.store import IndexBuilder, load_or_build
 from qa import Assistant, Collection, CollectionError, InvalidRequestError, Settings
-from qa.cli import main
+from ui.cli import main  # the installed qa, serve included
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET = """# 研究所年度報告

@@ -126,7 +126,7 @@ def test_qa_serve_starts_the_chat_behind_a_login_on_loopback_only(real_cache_dir
 
 @pytest.mark.parametrize("value", ["reader", ":pass", "reader:", "  :  "])
 def test_a_malformed_login_is_a_clear_error(capsys, monkeypatch, value):
-    from qa.cli import AUTH_VARIABLE, main
+    from ui.cli import AUTH_VARIABLE, main
 
     monkeypatch.delenv(AUTH_VARIABLE, raising=False)
     assert main(["serve", "--auth", value]) == 1
@@ -134,7 +134,7 @@ def test_a_malformed_login_is_a_clear_error(capsys, monkeypatch, value):
 
 
 def test_qa_serve_rejects_a_bad_port(capsys):
-    from qa.cli import main
+    from ui.cli import main
 
     assert main(["serve", "--port", "70000"]) == 1
     assert "--port must be between 1 and 65535" in capsys.readouterr().err
