@@ -199,6 +199,67 @@ def _upload_paths(files: Any) -> list[str]:
     return [str(f) for f in items if f]
 
 
+@dataclass(frozen=True)
+class _Page:
+    """The page's components that its events connect."""
+
+    status: gr.Markdown
+    timer: gr.Timer
+    turn: gr.State
+    chatbot: gr.Chatbot
+    box: gr.Textbox
+    send: gr.Button
+    tabs: gr.Tabs
+    cited: gr.Radio
+    lookup: gr.Textbox
+    find: gr.Button
+    viewer: gr.HTML
+    chosen: gr.CheckboxGroup
+    files: gr.File
+    added: gr.Markdown
+    sections: gr.Dropdown
+    section_view: gr.HTML
+
+
+def _chat_column() -> tuple[gr.Chatbot, gr.Textbox, gr.Button]:
+    """The chat, the question box, its button and the example questions."""
+    chatbot = gr.Chatbot(
+        label="對話 Chat",
+        elem_id="pqa-chat",
+        height=560,
+        sanitize_html=True,
+        buttons=["copy"],
+        feedback_options=None,
+        placeholder="以繁體中文、简体中文或 English 提問。 Ask in Chinese or English.",
+    )
+    with gr.Row():
+        box = gr.Textbox(
+            label="問題 Question",
+            placeholder="例如：川金會在哪一天舉行？ e.g. When did the Trump–Kim summit take place?",
+            elem_id="pqa-question",
+            scale=5,
+            autofocus=True,
+        )
+        send = gr.Button("送出 Ask", variant="primary", elem_id="pqa-ask", scale=1)
+    gr.Examples(EXAMPLES, inputs=box, label="範例問題 Examples")
+    return chatbot, box, send
+
+
+def _citation_tab() -> tuple[gr.Radio, gr.Textbox, gr.Button, gr.HTML]:
+    """The last answer's citations, the id lookup, and the viewer showing a citation in place."""
+    with gr.Tab("引用 Citation", id="citation"):
+        cited = gr.Radio(label="本回答的引用 Cited in the last answer", choices=[], elem_id="pqa-cited")
+        with gr.Row():
+            lookup = gr.Textbox(
+                label="查詢引用編號 Look up a citation id", placeholder="p1a2b3c4", elem_id="pqa-lookup", scale=4
+            )
+            find = gr.Button("查詢 Look up", elem_id="pqa-find", scale=1)
+        viewer = gr.HTML(
+            render.message_html("選擇或查詢一個引用。 Choose or look up a citation."), elem_id="pqa-viewer"
+        )
+    return cited, lookup, find, viewer
+
+
 class ChatApp:
     """The page and the ``/chat`` endpoint over an :class:`AssistantLoader`."""
 
@@ -328,13 +389,22 @@ class ChatApp:
             log.exception("answering %r failed", text[:200])
             yield _with_reply(messages, FAILED_REPLY, turn)
             return
+        messages += self._answer_messages(answer)
+        quotes: dict[str, list[Quote]] = {}
+        for q in answer.quotes:
+            quotes.setdefault(q.citation_id, []).append(q)
+        turn = ChatTurn([*turn.questions, answer.question], quotes)
+        yield messages, "", gr.update(choices=_citation_choices(answer), value=None), turn
+
+    def _answer_messages(self, answer: Answer) -> list[gr.ChatMessage]:
+        """The answer's message (with a note when the question was cut), then one per cited source."""
         note = ""
         if answer.notice:  # a long question, answered on its first characters
             limit = self.loader.wait().settings.max_question_chars
             note = render.markdown_text(
                 f"（問題過長：只以前 {limit:,} 字回答。 The question was answered on its first {limit:,} characters.）"
             )
-        messages.append(gr.ChatMessage(role="assistant", content=render.answer_markdown(answer, note)))
+        messages = [gr.ChatMessage(role="assistant", content=render.answer_markdown(answer, note))]
         several = len(self.documents) > 1  # then each source names its document
 
         def title(n: int, citation: Citation) -> str:
@@ -351,11 +421,7 @@ class ChatApp:
                     else {"title": title(n, citation), "status": "done"},
                 )
             )
-        quotes: dict[str, list[Quote]] = {}
-        for q in answer.quotes:
-            quotes.setdefault(q.citation_id, []).append(q)
-        turn = ChatTurn([*turn.questions, answer.question], quotes)
-        yield messages, "", gr.update(choices=_citation_choices(answer), value=None), turn
+        return messages
 
     def show_citation(self, citation_id: str | None, turn: ChatTurn | None = None) -> str:
         """The citation in place (breadcrumb, neighbouring text, highlight, footnotes), or a notice."""
@@ -432,103 +498,104 @@ class ChatApp:
             turn = gr.State(None)
             with gr.Row():
                 with gr.Column(scale=3):
-                    chatbot = gr.Chatbot(
-                        label="對話 Chat",
-                        elem_id="pqa-chat",
-                        height=560,
-                        sanitize_html=True,
-                        buttons=["copy"],
-                        feedback_options=None,
-                        placeholder="以繁體中文、简体中文或 English 提問。 Ask in Chinese or English.",
-                    )
-                    with gr.Row():
-                        box = gr.Textbox(
-                            label="問題 Question",
-                            placeholder="例如：川金會在哪一天舉行？ e.g. When did the Trump–Kim summit take place?",
-                            elem_id="pqa-question",
-                            scale=5,
-                            autofocus=True,
-                        )
-                        send = gr.Button("送出 Ask", variant="primary", elem_id="pqa-ask", scale=1)
-                    gr.Examples(EXAMPLES, inputs=box, label="範例問題 Examples")
+                    chatbot, box, send = _chat_column()
                 with gr.Column(scale=2), gr.Tabs() as tabs:
-                    with gr.Tab("引用 Citation", id="citation"):
-                        cited = gr.Radio(label="本回答的引用 Cited in the last answer", choices=[], elem_id="pqa-cited")
-                        with gr.Row():
-                            lookup = gr.Textbox(
-                                label="查詢引用編號 Look up a citation id",
-                                placeholder="p1a2b3c4",
-                                elem_id="pqa-lookup",
-                                scale=4,
-                            )
-                            find = gr.Button("查詢 Look up", elem_id="pqa-find", scale=1)
-                        viewer = gr.HTML(
-                            render.message_html("選擇或查詢一個引用。 Choose or look up a citation."),
-                            elem_id="pqa-viewer",
-                        )
-                    with gr.Tab("文件 Documents", id="documents"):
-                        chosen = gr.CheckboxGroup(
-                            label="搜尋的文件 Documents searched",
-                            choices=_document_choices(self.documents),
-                            value=[d.id for d in self.documents],
-                            elem_id="pqa-documents",
-                        )
-                        files = gr.File(
-                            label=f"加入文件 Add documents (PDF, Word, HTML, Markdown, text; "
-                            f"up to {UPLOAD_MAX_FILES} files of {UPLOAD_MAX_BYTES // 1_000_000} MB)",
-                            file_count="multiple",
-                            file_types=list(SUPPORTED_SUFFIXES),
-                            type="filepath",
-                            elem_id="pqa-upload",
-                        )
-                        added = gr.Markdown("", elem_id="pqa-added")
-                    with gr.Tab("目錄 Outline", id="outline"):
-                        sections = gr.Dropdown(
-                            label="章節 Sections",
-                            choices=_outline_choices(self.outline),
-                            value=None,
-                            elem_id="pqa-outline",
-                        )
-                        section_view = gr.HTML(
-                            render.message_html(
-                                "選擇一節以閱讀全文與引用編號。 Choose a section to read it with its citation ids."
-                            ),
-                            elem_id="pqa-section",
-                        )
-
-            timer.tick(self.status, outputs=[status, timer], api_visibility="private", queue=False)
-            blocks.load(self.document_list, outputs=[chosen], api_visibility="private", queue=False)
-
-            def upload(files_: Any, chosen_: list[str], progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
-                return self.upload(files_, chosen_, progress)
-
-            files.upload(
-                upload,
-                [files, chosen],
-                [added, chosen, sections, files, status],
-                api_visibility="private",
-                concurrency_limit=1,
+                    cited, lookup, find, viewer = _citation_tab()
+                    chosen, files, added = self._documents_tab()
+                    sections, section_view = self._outline_tab()
+            page = _Page(
+                status,
+                timer,
+                turn,
+                chatbot,
+                box,
+                send,
+                tabs,
+                cited,
+                lookup,
+                find,
+                viewer,
+                chosen,
+                files,
+                added,
+                sections,
+                section_view,
             )
-            ask = {"fn": self.respond, "inputs": [box, chatbot, turn, chosen], "outputs": [chatbot, box, cited, turn]}
-            box.submit(**ask, api_visibility="private")
-            send.click(**ask, api_visibility="private")
-            cited.change(self.show_citation, [cited, turn], viewer, api_visibility="private")
-            find.click(self.show_citation, [lookup, turn], viewer, api_visibility="private")
-            lookup.submit(self.show_citation, [lookup, turn], viewer, api_visibility="private")
-            sections.change(self.show_section, sections, section_view, api_visibility="private")
-
-            def open_source(event: gr.SelectData, turn_: ChatTurn | None) -> tuple[Any, Any]:
-                """Clicking a source in the chat opens it in place in the citation tab."""
-                value = event.value if isinstance(event.value, str) else ""
-                match = _SOURCE_ID.search(value)
-                if match is None:
-                    return gr.update(), gr.update()
-                return self.show_citation(match.group(1), turn_), gr.Tabs(selected="citation")
-
-            chatbot.select(open_source, [turn], [viewer, tabs], api_visibility="private")
+            self._connect(blocks, page)
             gr.api(self.chat_api, api_name="chat")
         _take_only_uploaded_files(blocks)
         return blocks
+
+    def _documents_tab(self) -> tuple[gr.CheckboxGroup, gr.File, gr.Markdown]:
+        """The documents searched (checkboxes) and the upload box."""
+        with gr.Tab("文件 Documents", id="documents"):
+            chosen = gr.CheckboxGroup(
+                label="搜尋的文件 Documents searched",
+                choices=_document_choices(self.documents),
+                value=[d.id for d in self.documents],
+                elem_id="pqa-documents",
+            )
+            files = gr.File(
+                label=f"加入文件 Add documents (PDF, Word, HTML, Markdown, text; "
+                f"up to {UPLOAD_MAX_FILES} files of {UPLOAD_MAX_BYTES // 1_000_000} MB)",
+                file_count="multiple",
+                file_types=list(SUPPORTED_SUFFIXES),
+                type="filepath",
+                elem_id="pqa-upload",
+            )
+            added = gr.Markdown("", elem_id="pqa-added")
+        return chosen, files, added
+
+    def _outline_tab(self) -> tuple[gr.Dropdown, gr.HTML]:
+        """The sections of the documents, and the one chosen with its citation ids."""
+        with gr.Tab("目錄 Outline", id="outline"):
+            sections = gr.Dropdown(
+                label="章節 Sections", choices=_outline_choices(self.outline), value=None, elem_id="pqa-outline"
+            )
+            section_view = gr.HTML(
+                render.message_html(
+                    "選擇一節以閱讀全文與引用編號。 Choose a section to read it with its citation ids."
+                ),
+                elem_id="pqa-section",
+            )
+        return sections, section_view
+
+    def _connect(self, blocks: gr.Blocks, page: _Page) -> None:
+        """What each component does: the page's events, all private (``/chat`` is the one API)."""
+        page.timer.tick(self.status, outputs=[page.status, page.timer], api_visibility="private", queue=False)
+        blocks.load(self.document_list, outputs=[page.chosen], api_visibility="private", queue=False)
+
+        def upload(files_: Any, chosen_: list[str], progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
+            return self.upload(files_, chosen_, progress)
+
+        page.files.upload(
+            upload,
+            [page.files, page.chosen],
+            [page.added, page.chosen, page.sections, page.files, page.status],
+            api_visibility="private",
+            concurrency_limit=1,
+        )
+        ask = {
+            "fn": self.respond,
+            "inputs": [page.box, page.chatbot, page.turn, page.chosen],
+            "outputs": [page.chatbot, page.box, page.cited, page.turn],
+        }
+        page.box.submit(**ask, api_visibility="private")
+        page.send.click(**ask, api_visibility="private")
+        page.cited.change(self.show_citation, [page.cited, page.turn], page.viewer, api_visibility="private")
+        page.find.click(self.show_citation, [page.lookup, page.turn], page.viewer, api_visibility="private")
+        page.lookup.submit(self.show_citation, [page.lookup, page.turn], page.viewer, api_visibility="private")
+        page.sections.change(self.show_section, page.sections, page.section_view, api_visibility="private")
+
+        def open_source(event: gr.SelectData, turn_: ChatTurn | None) -> tuple[Any, Any]:
+            """Clicking a source in the chat opens it in place in the citation tab."""
+            value = event.value if isinstance(event.value, str) else ""
+            match = _SOURCE_ID.search(value)
+            if match is None:
+                return gr.update(), gr.update()
+            return self.show_citation(match.group(1), turn_), gr.Tabs(selected="citation")
+
+        page.chatbot.select(open_source, [page.turn], [page.viewer, page.tabs], api_visibility="private")
 
     def launch(
         self,
