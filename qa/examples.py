@@ -1,4 +1,4 @@
-"""The example questions the README and the chat show, each with the fact its answer must hold.
+"""The example questions the README, the docs and the chat show, each with the fact its answer must hold.
 
 ``tests/test_examples.py`` asks every one of them with the real models over the bundled chapter and
 checks that the short answer and the first citation hold the fact, so what a newcomer tries first is
@@ -37,6 +37,6 @@ README_EXAMPLES = (
     Example("What did Russia propose?", ("三階段",)),
     Example("那是哪一年決定的？", ("7月29日",), history=("薩德系統部署在哪裡？",)),
 )
-"""The questions README.md asks besides the chat's (its first is the chat's first)."""
+"""The questions README.md and docs/ ask besides the chat's."""
 
 EXAMPLES = CHAT_EXAMPLES + README_EXAMPLES

@@ -1,4 +1,4 @@
-"""What a newcomer tries first: every example question of the README and the chat, asked with the
+"""What a newcomer tries first: every example question of the README, the docs and the chat, asked with the
 real models over the bundled chapter, is answered with the fact it is shown for, and README's sample
 output is what ``qa ask`` prints now."""
 
@@ -19,6 +19,8 @@ from ui.app import EXAMPLES as CHAT_BUTTONS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
+PAGES = README + "".join(p.read_text(encoding="utf-8") for p in sorted((ROOT / "docs").glob("*.md")))
+"""README and the pages of docs/, where the examples are shown."""
 _spec = importlib.util.spec_from_file_location("readme_sample", ROOT / "docs" / "readme_sample.py")
 readme_sample = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(readme_sample)
@@ -29,8 +31,8 @@ def test_the_chat_shows_the_examples_that_are_checked():
 
 
 @pytest.mark.parametrize("example", EXAMPLES, ids=[e.question for e in EXAMPLES])
-def test_every_example_the_readme_and_chat_show_is_in_readme_or_chat(example):
-    assert example in CHAT_EXAMPLES or example.question in README
+def test_every_example_the_readme_and_chat_show_is_in_the_docs_or_chat(example):
+    assert example in CHAT_EXAMPLES or example.question in PAGES
 
 
 KNOWN_FAILURES = {
