@@ -15,7 +15,7 @@ import pytest
 
 from qa.evaluation import normalize
 from qa.examples import CHAT_EXAMPLES, EXAMPLES
-from ui.app import EXAMPLES as CHAT_BUTTONS
+from ui.page import EXAMPLES as CHAT_BUTTONS
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

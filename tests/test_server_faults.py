@@ -27,7 +27,8 @@ from conftest import ROOT, FakeHashEmbedder, running, served
 
 from corpus import default_document_path
 from qa import Assistant, Settings
-from ui.app import ANSWERED_AT_ONCE, FAILED_REPLY, NOT_UPLOADED, create_app
+from ui.app import ANSWERED_AT_ONCE, FAILED_REPLY, create_app
+from ui.page import NOT_UPLOADED
 
 gradio_client = pytest.importorskip("gradio_client")
 

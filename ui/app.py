@@ -1,6 +1,7 @@
 """The Gradio chat over :class:`qa.Assistant`: ask, read cited passages, look citations up, browse.
 
-``qa serve`` starts it; :func:`create_app` builds it for Python callers and tests. The page is up
+``qa serve`` (:mod:`ui.cli`) starts it; :func:`create_app` builds it for Python callers and tests;
+:mod:`ui.page` lays out the page and connects it to :class:`ChatApp`'s handlers. The page is up
 at once: the assistant (models and index) is built in a background thread while the page shows
 its progress. Besides the page, the endpoint ``/chat`` answers ``gradio_client`` callers::
 
@@ -11,7 +12,6 @@ its progress. Besides the page, the endpoint ``/chat`` answers ``gradio_client``
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -31,13 +31,19 @@ from qa.assistant import MAX_K, Assistant
 from qa.collection import Collection, unique_id
 from qa.config import Settings
 from qa.errors import QAError
-from qa.examples import CHAT_EXAMPLES
-from qa.model import Answer, Citation, Quote, Section, outline
+from qa.model import Answer, Citation, IndexedDocument, Quote, outline
 from ui import render
+from ui.page import (
+    CSS,
+    THEME,
+    UPLOAD_MAX_BYTES,
+    UPLOAD_MAX_FILES,
+    build_page,
+    document_choices,
+    outline_choices,
+)
 
 log = logging.getLogger(__name__)
-_SOURCE_ID = re.compile(r"`(p[0-9a-f]{7,})`\s*$")
-"""A source message in the chat ends with its citation id in backticks (see ``render.source_markdown``)."""
 _SURROGATE = re.compile(f"[{SURROGATES}]")
 """Half of a UTF-16 pair, alone: cannot be sent back as UTF-8, so the chat shows U+FFFD in its place."""
 
@@ -47,13 +53,6 @@ CITED = 5
 """Passages cited under each chat answer."""
 DISPLAY_CHARS = 2000
 """A pasted question longer than this is shown cut (the assistant answers on its own bounded prefix)."""
-UPLOAD_MAX_BYTES = 20_000_000
-"""Largest file the chat takes (the server refuses bigger uploads before they reach us)."""
-UPLOAD_MAX_FILES = 10
-"""Most files in one upload."""
-UPLOAD_KEPT_SECONDS = 3600
-"""Uploaded files are deleted after this long (read at once, they are kept for a queue that waits
-long), and all of them when the server stops."""
 ANSWERED_AT_ONCE = 8
 """Requests each handler (``/chat``, the Ask button, …) answers at once; the others wait in the queue."""
 QUEUE_SIZE = 64
@@ -61,27 +60,6 @@ QUEUE_SIZE = 64
 for its answer, fill 8 slots and 24 places (``benchmarks/results/load.md``)."""
 FAILED_REPLY = "回答時發生錯誤，請再試一次。 Something went wrong while answering; please try again."
 """What a caller sees when answering raised something other than :class:`QAError` (the log keeps the traceback)."""
-
-EXAMPLES = [example.question for example in CHAT_EXAMPLES]
-
-CSS = """
-.pqa-context, .pqa-section { line-height: 1.75; }
-.pqa-crumbs { font-size: 0.9em; color: var(--body-text-color-subdued); margin-bottom: 0.5em; }
-.pqa-crumbs span + span::before { content: ""; }
-.pqa-around { color: var(--body-text-color-subdued); }
-mark.pqa-passage { background: #fff3b0; color: #1f1f1f; padding: 0 2px; }
-mark.pqa-passage strong { background: #ffd54f; }
-code.pqa-id { font-size: 0.85em; padding: 0 4px; border-radius: 4px; background: var(--background-fill-secondary); }
-.pqa-footnote { font-size: 0.9em; color: var(--body-text-color-subdued); }
-.pqa-notice { color: var(--body-text-color-subdued); }
-"""
-
-
-# Local font stacks only: the page must not fetch fonts from the network.
-THEME = gr.themes.Soft(
-    font=["Noto Sans CJK TC", "Noto Sans TC", "PingFang TC", "Microsoft JhengHei", "system-ui", "sans-serif"],
-    font_mono=["ui-monospace", "Noto Sans Mono CJK TC", "monospace"],
-)
 
 
 class AssistantLoader:
@@ -184,80 +162,10 @@ def _with_reply(messages: list[Any], reply: str, turn: ChatTurn) -> tuple[Any, .
     return [*messages, gr.ChatMessage(role="assistant", content=reply)], "", gr.update(), turn
 
 
-def _outline_choices(outline: Sequence[Section]) -> list[tuple[str, str]]:
-    return [("　" * s.level + render.plain(s.title), str(i)) for i, s in enumerate(outline)]
-
-
-def _document_choices(documents: Sequence[Document]) -> list[tuple[str, str]]:
-    """``朝鮮半島安全筆記 · notes``: one checkbox per document."""
-    return [(f"{render.plain(d.title)} · {d.id}", d.id) for d in documents]
-
-
 def _upload_paths(files: Any) -> list[str]:
     """Paths of the files Gradio received (``type="filepath"``: one path, or a list of them)."""
     items = [files] if isinstance(files, str) else list(files or [])
     return [str(f) for f in items if f]
-
-
-@dataclass(frozen=True)
-class _Page:
-    """The page's components that its events connect."""
-
-    status: gr.Markdown
-    timer: gr.Timer
-    turn: gr.State
-    chatbot: gr.Chatbot
-    box: gr.Textbox
-    send: gr.Button
-    tabs: gr.Tabs
-    cited: gr.Radio
-    lookup: gr.Textbox
-    find: gr.Button
-    viewer: gr.HTML
-    chosen: gr.CheckboxGroup
-    files: gr.File
-    added: gr.Markdown
-    sections: gr.Dropdown
-    section_view: gr.HTML
-
-
-def _chat_column() -> tuple[gr.Chatbot, gr.Textbox, gr.Button]:
-    """The chat, the question box, its button and the example questions."""
-    chatbot = gr.Chatbot(
-        label="對話 Chat",
-        elem_id="pqa-chat",
-        height=560,
-        sanitize_html=True,
-        buttons=["copy"],
-        feedback_options=None,
-        placeholder="以繁體中文、简体中文或 English 提問。 Ask in Chinese or English.",
-    )
-    with gr.Row():
-        box = gr.Textbox(
-            label="問題 Question",
-            placeholder="例如：川金會在哪一天舉行？ e.g. When did the Trump–Kim summit take place?",
-            elem_id="pqa-question",
-            scale=5,
-            autofocus=True,
-        )
-        send = gr.Button("送出 Ask", variant="primary", elem_id="pqa-ask", scale=1)
-    gr.Examples(EXAMPLES, inputs=box, label="範例問題 Examples")
-    return chatbot, box, send
-
-
-def _citation_tab() -> tuple[gr.Radio, gr.Textbox, gr.Button, gr.HTML]:
-    """The last answer's citations, the id lookup, and the viewer showing a citation in place."""
-    with gr.Tab("引用 Citation", id="citation"):
-        cited = gr.Radio(label="本回答的引用 Cited in the last answer", choices=[], elem_id="pqa-cited")
-        with gr.Row():
-            lookup = gr.Textbox(
-                label="查詢引用編號 Look up a citation id", placeholder="p1a2b3c4", elem_id="pqa-lookup", scale=4
-            )
-            find = gr.Button("查詢 Look up", elem_id="pqa-find", scale=1)
-        viewer = gr.HTML(
-            render.message_html("選擇或查詢一個引用。 Choose or look up a citation."), elem_id="pqa-viewer"
-        )
-    return cited, lookup, find, viewer
 
 
 class ChatApp:
@@ -283,7 +191,7 @@ class ChatApp:
         self.collection = collection
         self.outline = outline(self.documents)
         self._adding = threading.Lock()
-        self.blocks = self._build()
+        self.blocks = build_page(self)
 
     # -- handlers (plain methods: unit-testable without a server) ---------------------------
     def answer(
@@ -298,34 +206,9 @@ class ChatApp:
         All or nothing: a file that cannot be read raises :class:`QAError` naming it, and the chat
         keeps its documents. Questions keep being answered (on the old index) meanwhile.
         """
-        if not paths:
-            raise QAError("choose one or more files to add")
-        if len(paths) > UPLOAD_MAX_FILES:
-            raise QAError(f"add at most {UPLOAD_MAX_FILES} files at a time, not {len(paths)}")
-        names = ", ".join(sorted(SUPPORTED_SUFFIXES))
-        for path in paths:
-            if Path(path).suffix.lower() not in SUPPORTED_SUFFIXES:
-                raise QAError(f"{Path(path).name}: this file type cannot be read; give one of {names}")
+        _check_uploads(paths)
         with self._adding:
-            current = self.loader.wait()
-            try:
-                if self.collection is not None:
-                    entries = self.collection.add(paths, DocumentLoader(max_bytes=UPLOAD_MAX_BYTES))
-                    ids = [e.id for e in entries]
-                    assistant = Assistant(
-                        collection=self.collection,
-                        settings=current.settings,
-                        embedders=current.embedders,
-                        progress=progress,
-                    )
-                else:
-                    documents, ids = _merged(current.documents, DocumentLoader(max_bytes=UPLOAD_MAX_BYTES).run(paths))
-                    assistant = Assistant(documents, current.settings, embedders=current.embedders, progress=progress)
-            except (CorpusError, IndexBuildError) as exc:
-                message = str(exc)
-                for path in paths:  # name the file as the user knows it, not the server's upload folder
-                    message = message.replace(str(Path(path).parent) + "/", "")
-                raise QAError(message) from None
+            assistant, ids = _with_files(self.loader.wait(), paths, self.collection, progress)
             self.loader.replace(assistant)
             self.documents = assistant.documents
             self.outline = outline(self.documents)
@@ -389,39 +272,13 @@ class ChatApp:
             log.exception("answering %r failed", text[:200])
             yield _with_reply(messages, FAILED_REPLY, turn)
             return
-        messages += self._answer_messages(answer)
+        limit = self.loader.wait().settings.max_question_chars
+        messages += _answer_messages(answer, several=len(self.documents) > 1, limit=limit)
         quotes: dict[str, list[Quote]] = {}
         for q in answer.quotes:
             quotes.setdefault(q.citation_id, []).append(q)
         turn = ChatTurn([*turn.questions, answer.question], quotes)
         yield messages, "", gr.update(choices=_citation_choices(answer), value=None), turn
-
-    def _answer_messages(self, answer: Answer) -> list[gr.ChatMessage]:
-        """The answer's message (with a note when the question was cut), then one per cited source."""
-        note = ""
-        if answer.notice:  # a long question, answered on its first characters
-            limit = self.loader.wait().settings.max_question_chars
-            note = render.markdown_text(
-                f"（問題過長：只以前 {limit:,} 字回答。 The question was answered on its first {limit:,} characters.）"
-            )
-        messages = [gr.ChatMessage(role="assistant", content=render.answer_markdown(answer, note))]
-        several = len(self.documents) > 1  # then each source names its document
-
-        def title(n: int, citation: Citation) -> str:
-            return render.source_title(n, citation, document=several)
-
-        for n, citation in enumerate(answer.citations, start=1):
-            messages.append(
-                gr.ChatMessage(
-                    role="assistant",
-                    content=render.source_markdown(citation, answer.quotes),
-                    # sources holding an answering sentence open, the others start folded
-                    metadata={"title": title(n, citation)}
-                    if any(q.citation_id == citation.id for q in answer.quotes)
-                    else {"title": title(n, citation), "status": "done"},
-                )
-            )
-        return messages
 
     def show_citation(self, citation_id: str | None, turn: ChatTurn | None = None) -> str:
         """The citation in place (breadcrumb, neighbouring text, highlight, footnotes), or a notice."""
@@ -447,7 +304,7 @@ class ChatApp:
     def document_list(self) -> Any:
         """The checkboxes of the documents searched, all chosen (a page opened after an upload
         lists the new documents too)."""
-        return gr.update(choices=_document_choices(self.documents), value=[d.id for d in self.documents])
+        return gr.update(choices=document_choices(self.documents), value=[d.id for d in self.documents])
 
     def upload(self, files: Any, chosen: Sequence[str] | None, progress: Any = None) -> tuple[Any, ...]:
         """Index uploaded files, with a progress bar; outputs: the message, the document checkboxes
@@ -469,133 +326,17 @@ class ChatApp:
             log.exception("adding %s failed", paths)
             reply = "加入文件時發生錯誤。 Something went wrong while adding the files."
             return reply, *unchanged
-        indexed = {d.id: d for d in self.loader.wait().indexed_documents()}
         keep = set(chosen or []) | set(ids)
-        added = "; ".join(f"{indexed[i].title} · {i} ({indexed[i].passages} passages)" for i in ids if i in indexed)
-        message = render.markdown_text(f"已加入 Added: {added}")
         return (
-            message,
-            gr.update(choices=_document_choices(self.documents), value=[d.id for d in self.documents if d.id in keep]),
-            gr.update(choices=_outline_choices(self.outline), value=None),
+            _added_message(self.loader.wait().indexed_documents(), ids),
+            gr.update(choices=document_choices(self.documents), value=[d.id for d in self.documents if d.id in keep]),
+            gr.update(choices=outline_choices(self.outline), value=None),
             None,
             render.markdown_text(self.loader.status()),
         )
 
     def status(self) -> tuple[Any, Any]:
         return render.markdown_text(self.loader.status()), gr.Timer(active=not self.loader.ready)
-
-    # -- the page ---------------------------------------------------------------------------
-    def _build(self) -> gr.Blocks:
-        title = self.documents[0].title if len(self.documents) == 1 else "peninsula-qa"
-        with gr.Blocks(
-            title=f"peninsula-qa · {title}",
-            analytics_enabled=False,
-            delete_cache=(UPLOAD_KEPT_SECONDS, UPLOAD_KEPT_SECONDS),
-        ) as blocks:
-            gr.Markdown(f"## {render.markdown_text(title)}\n問答附引用出處 · Answers with cited passages")
-            status = gr.Markdown(render.markdown_text(self.loader.status()), elem_id="pqa-status")
-            timer = gr.Timer(0.5, active=not self.loader.ready)
-            turn = gr.State(None)
-            with gr.Row():
-                with gr.Column(scale=3):
-                    chatbot, box, send = _chat_column()
-                with gr.Column(scale=2), gr.Tabs() as tabs:
-                    cited, lookup, find, viewer = _citation_tab()
-                    chosen, files, added = self._documents_tab()
-                    sections, section_view = self._outline_tab()
-            page = _Page(
-                status,
-                timer,
-                turn,
-                chatbot,
-                box,
-                send,
-                tabs,
-                cited,
-                lookup,
-                find,
-                viewer,
-                chosen,
-                files,
-                added,
-                sections,
-                section_view,
-            )
-            self._connect(blocks, page)
-            gr.api(self.chat_api, api_name="chat")
-        _take_only_uploaded_files(blocks)
-        return blocks
-
-    def _documents_tab(self) -> tuple[gr.CheckboxGroup, gr.File, gr.Markdown]:
-        """The documents searched (checkboxes) and the upload box."""
-        with gr.Tab("文件 Documents", id="documents"):
-            chosen = gr.CheckboxGroup(
-                label="搜尋的文件 Documents searched",
-                choices=_document_choices(self.documents),
-                value=[d.id for d in self.documents],
-                elem_id="pqa-documents",
-            )
-            files = gr.File(
-                label=f"加入文件 Add documents (PDF, Word, HTML, Markdown, text; "
-                f"up to {UPLOAD_MAX_FILES} files of {UPLOAD_MAX_BYTES // 1_000_000} MB)",
-                file_count="multiple",
-                file_types=list(SUPPORTED_SUFFIXES),
-                type="filepath",
-                elem_id="pqa-upload",
-            )
-            added = gr.Markdown("", elem_id="pqa-added")
-        return chosen, files, added
-
-    def _outline_tab(self) -> tuple[gr.Dropdown, gr.HTML]:
-        """The sections of the documents, and the one chosen with its citation ids."""
-        with gr.Tab("目錄 Outline", id="outline"):
-            sections = gr.Dropdown(
-                label="章節 Sections", choices=_outline_choices(self.outline), value=None, elem_id="pqa-outline"
-            )
-            section_view = gr.HTML(
-                render.message_html(
-                    "選擇一節以閱讀全文與引用編號。 Choose a section to read it with its citation ids."
-                ),
-                elem_id="pqa-section",
-            )
-        return sections, section_view
-
-    def _connect(self, blocks: gr.Blocks, page: _Page) -> None:
-        """What each component does: the page's events, all private (``/chat`` is the one API)."""
-        page.timer.tick(self.status, outputs=[page.status, page.timer], api_visibility="private", queue=False)
-        blocks.load(self.document_list, outputs=[page.chosen], api_visibility="private", queue=False)
-
-        def upload(files_: Any, chosen_: list[str], progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
-            return self.upload(files_, chosen_, progress)
-
-        page.files.upload(
-            upload,
-            [page.files, page.chosen],
-            [page.added, page.chosen, page.sections, page.files, page.status],
-            api_visibility="private",
-            concurrency_limit=1,
-        )
-        ask = {
-            "fn": self.respond,
-            "inputs": [page.box, page.chatbot, page.turn, page.chosen],
-            "outputs": [page.chatbot, page.box, page.cited, page.turn],
-        }
-        page.box.submit(**ask, api_visibility="private")
-        page.send.click(**ask, api_visibility="private")
-        page.cited.change(self.show_citation, [page.cited, page.turn], page.viewer, api_visibility="private")
-        page.find.click(self.show_citation, [page.lookup, page.turn], page.viewer, api_visibility="private")
-        page.lookup.submit(self.show_citation, [page.lookup, page.turn], page.viewer, api_visibility="private")
-        page.sections.change(self.show_section, page.sections, page.section_view, api_visibility="private")
-
-        def open_source(event: gr.SelectData, turn_: ChatTurn | None) -> tuple[Any, Any]:
-            """Clicking a source in the chat opens it in place in the citation tab."""
-            value = event.value if isinstance(event.value, str) else ""
-            match = _SOURCE_ID.search(value)
-            if match is None:
-                return gr.update(), gr.update()
-            return self.show_citation(match.group(1), turn_), gr.Tabs(selected="citation")
-
-        page.chatbot.select(open_source, [page.turn], [page.viewer, page.tabs], api_visibility="private")
 
     def launch(
         self,
@@ -626,44 +367,72 @@ class ChatApp:
         return url
 
 
-NOT_UPLOADED = (
-    "只接受從此頁面上傳的檔案。 Only files uploaded from this page are taken; a file named by URL or by a path "
-    "on the server is refused."
-)
+def _answer_messages(answer: Answer, *, several: bool, limit: int) -> list[gr.ChatMessage]:
+    """The answer's message (with a note when the question was cut to ``limit`` characters), then one
+    per cited source (each naming its document when there are ``several``)."""
+    note = ""
+    if answer.notice:  # a long question, answered on its first characters
+        note = render.markdown_text(
+            f"（問題過長：只以前 {limit:,} 字回答。 The question was answered on its first {limit:,} characters.）"
+        )
+    messages = [gr.ChatMessage(role="assistant", content=render.answer_markdown(answer, note))]
+
+    def title(n: int, citation: Citation) -> str:
+        return render.source_title(n, citation, document=several)
+
+    for n, citation in enumerate(answer.citations, start=1):
+        messages.append(
+            gr.ChatMessage(
+                role="assistant",
+                content=render.source_markdown(citation, answer.quotes),
+                # sources holding an answering sentence open, the others start folded
+                metadata={"title": title(n, citation)}
+                if any(q.citation_id == citation.id for q in answer.quotes)
+                else {"title": title(n, citation), "status": "done"},
+            )
+        )
+    return messages
 
 
-def _take_only_uploaded_files(blocks: gr.Blocks) -> None:
-    """Make every component of ``blocks`` (the page's and ``/chat``'s) take a file only from Gradio's
-    upload folder: a ``FileData`` a client names by URL is refused, never fetched, so nothing a client
-    sends makes the server reach out to the network; one naming another path on this machine is
-    refused too, never copied. Gradio fetches or copies such files before any handler of ours runs."""
-    components = {id(c): c for c in blocks.blocks.values()}
-    for fn in blocks.fns.values():
-        components.update({id(c): c for c in fn.inputs})
+def _added_message(indexed: Sequence[IndexedDocument], ids: Sequence[str]) -> str:
+    """``已加入 Added: 筆記 · notes (3 passages)``: the added documents as the chat reports them."""
+    by_id = {d.id: d for d in indexed}
+    added = "; ".join(f"{by_id[i].title} · {i} ({by_id[i].passages} passages)" for i in ids if i in by_id)
+    return render.markdown_text(f"已加入 Added: {added}")
 
-    def check(path: str | Path | None, folder: Path) -> None:
-        if path is not None and not Path(os.path.realpath(path)).is_relative_to(folder):
-            raise gr.Error(NOT_UPLOADED, print_exception=False)
 
-    for component in components.values():
-        if getattr(component, "GRADIO_CACHE", None) is None:
-            continue
-        folder = Path(os.path.realpath(component.GRADIO_CACHE))
+def _check_uploads(paths: Sequence[str]) -> None:
+    """:class:`QAError` for no files, too many, or a type that cannot be read."""
+    if not paths:
+        raise QAError("choose one or more files to add")
+    if len(paths) > UPLOAD_MAX_FILES:
+        raise QAError(f"add at most {UPLOAD_MAX_FILES} files at a time, not {len(paths)}")
+    names = ", ".join(sorted(SUPPORTED_SUFFIXES))
+    for path in paths:
+        if Path(path).suffix.lower() not in SUPPORTED_SUFFIXES:
+            raise QAError(f"{Path(path).name}: this file type cannot be read; give one of {names}")
 
-        def move(
-            path: str | Path | None, original: Any = component.move_resource_to_block_cache, folder: Path = folder
-        ) -> str | None:
-            check(path, folder)
-            return original(path)
 
-        async def move_async(
-            path: str | Path | None, original: Any = component.async_move_resource_to_block_cache, folder: Path = folder
-        ) -> str | None:
-            check(path, folder)
-            return await original(path)
-
-        component.move_resource_to_block_cache = move
-        component.async_move_resource_to_block_cache = move_async
+def _with_files(
+    current: Assistant, paths: Sequence[str], collection: Collection | None, progress: ProgressCallback | None
+) -> tuple[Assistant, list[str]]:
+    """A new assistant over ``current``'s documents and the files at ``paths`` (added to
+    ``collection`` if there is one), the loaded models reused; returns it and the files' ids.
+    :class:`QAError` naming the file as the user knows it if one cannot be read or indexed."""
+    try:
+        if collection is not None:
+            entries = collection.add(paths, DocumentLoader(max_bytes=UPLOAD_MAX_BYTES))
+            assistant = Assistant(
+                collection=collection, settings=current.settings, embedders=current.embedders, progress=progress
+            )
+            return assistant, [e.id for e in entries]
+        documents, ids = _merged(current.documents, DocumentLoader(max_bytes=UPLOAD_MAX_BYTES).run(paths))
+        return Assistant(documents, current.settings, embedders=current.embedders, progress=progress), ids
+    except (CorpusError, IndexBuildError) as exc:
+        message = str(exc)
+        for path in paths:  # name the file as the user knows it, not the server's upload folder
+            message = message.replace(str(Path(path).parent) + "/", "")
+        raise QAError(message) from None
 
 
 def create_app(
