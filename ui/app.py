@@ -15,7 +15,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +38,7 @@ from ui.page import (
     THEME,
     UPLOAD_MAX_BYTES,
     UPLOAD_MAX_FILES,
+    ChatTurn,
     build_page,
     document_choices,
     outline_choices,
@@ -138,14 +139,6 @@ class AssistantLoader:
         if self._assistant is None:
             raise QAError(f"the index could not be built: {self._error}")
         return self._assistant
-
-
-@dataclass
-class ChatTurn:
-    """What the page keeps of a session: earlier questions and the last answer's quotes."""
-
-    questions: list[str]
-    quotes: dict[str, list[Quote]]
 
 
 def _citation_choices(answer: Answer) -> list[tuple[str, str]]:

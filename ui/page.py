@@ -18,11 +18,11 @@ import gradio as gr
 from corpus.loading import SUPPORTED_SUFFIXES
 from corpus.model import Document
 from qa.examples import CHAT_EXAMPLES
-from qa.model import Section
+from qa.model import Quote, Section
 from ui import render
 
 if TYPE_CHECKING:
-    from ui.app import ChatApp, ChatTurn
+    from ui.app import ChatApp
 
 
 _SOURCE_ID = re.compile(r"`(p[0-9a-f]{7,})`\s*$")
@@ -57,6 +57,14 @@ THEME = gr.themes.Soft(
     font=["Noto Sans CJK TC", "Noto Sans TC", "PingFang TC", "Microsoft JhengHei", "system-ui", "sans-serif"],
     font_mono=["ui-monospace", "Noto Sans Mono CJK TC", "monospace"],
 )
+
+
+@dataclass
+class ChatTurn:
+    """What the page keeps of a session (its ``gr.State``): earlier questions and the last answer's quotes."""
+
+    questions: list[str]
+    quotes: dict[str, list[Quote]]
 
 
 def outline_choices(outline: Sequence[Section]) -> list[tuple[str, str]]:
