@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from corpus.dates import chinese_dates, is_date_key
 from corpus.loading import DocumentLoader, load_default_document
 from corpus.model import Document
 from corpus.parsing import CONTROL_CHARACTERS, INVISIBLE_CHARACTERS, SURROGATES
@@ -23,9 +24,7 @@ from qa.abstention import (
     DocumentTerms,
     MentionCheck,
     PersonCheck,
-    chinese_dates,
     describe,
-    is_date_key,
     missing_reason,
     quantity_focus,
     states_quantity,

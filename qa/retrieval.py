@@ -9,9 +9,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from corpus.dates import YearContext, date_mentions
 from index.embedders import Embedder
 from index.store import PassageStore
-from qa.abstention import YearContext, date_mentions
 from qa.language import AnalyzedQuery, Language
 from qa.references import asks_for_source, reference_share
 
@@ -182,7 +182,7 @@ class DateMatcher:
     def __init__(self, texts: Sequence[str], documents: Sequence[str] | None = None) -> None:
         """``documents``: the document id of each text, when the texts are passages in document
         order; a month a passage names without its year then reads in the year named before it,
-        in that passage or an earlier one of its document (see :class:`qa.abstention.YearContext`)."""
+        in that passage or an earlier one of its document (see :class:`corpus.dates.YearContext`)."""
         if documents is not None and len(documents) != len(texts):
             raise ValueError("documents must give one document id per text")
         self._rows: dict[str, list[int]] = {}

@@ -5,14 +5,12 @@ import pytest
 from conftest import FakeHashEmbedder
 
 from corpus import DocumentLoader
+from corpus.dates import YearContext, anchored_dates, date_mentions
 from index.lexicon import BilingualLexicon, english_words, load_cedict_people
 from qa import Assistant, Settings
 from qa.abstention import (
     MentionCheck,
     PersonCheck,
-    YearContext,
-    anchored_dates,
-    date_mentions,
     describe,
     missing_reason,
     quantity_focus,

@@ -4,8 +4,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from corpus.dates import chinese_dates, date_mentions
 from index.lexicon import BilingualLexicon, DictionaryEntry, english_words, load_cedict, mine_pairs
-from qa.abstention import MentionCheck, chinese_dates, date_mentions
+from qa.abstention import MentionCheck
 
 
 def test_pairs_written_in_the_text_are_mined():
