@@ -30,6 +30,8 @@ MAX_PHRASE_WORDS = 4
 TERMS_PER_KEY = 4
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 MAX_HEADWORD_CHARS = 8
+LEXICON_VERSION = "v6"
+"""Changes whenever the rules that mine terms or read CC-CEDICT change (part of the index key)."""
 WORDS_PER_HEADWORD = 8
 _WORD = re.compile(r"[a-z]+|[0-9]+")
 # A Chinese term followed by its English form in parentheses: 康京和 (Kang Kyung-wha).
@@ -342,10 +344,6 @@ class BilingualLexicon:
         if vocabulary:  # Han keys never meet an English phrase key
             terms.update(_english_for_headwords(dictionary, vocabulary))  # type: ignore[arg-type]
         return cls(terms)
-
-    def translate(self, text: str) -> list[str]:
-        """Chinese terms for the English phrases of ``text``, longest phrases first, no repeats."""
-        return self.carry_over(text).terms
 
     def carry_over(self, text: str, known: Callable[[str], bool] | None = None) -> Translation:
         """The Chinese terms for the English phrases of ``text`` and the share of its content words

@@ -38,12 +38,12 @@ from index.embedders import Embedder
 from index.embedding_cache import EmbeddingCache, ProgressCallback
 from index.errors import IndexBuildError
 from index.lexical import LexicalIndex
-from index.lexicon import BilingualLexicon, load_cedict
-from index.sentences import sentence_spans
+from index.lexicon import LEXICON_VERSION, BilingualLexicon, load_cedict
+from index.sentences import SENTENCE_RULES_VERSION, sentence_spans
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 EXACT_SEARCH_LIMIT = 100_000
 """Up to this many vectors are searched exactly (flat inner product); past it, with HNSW."""
 HNSW_NEIGHBOURS = 32
@@ -440,10 +440,10 @@ class IndexBuilder:
             "splitter": self.splitter.settings,
             "embedders": [e.name for e in self.embedders],
             "header": self.header,
-            "lexical": "bm25s-k1.2-b0.75-cjk-bigram-v1+sentences",
-            "lexicon": "pairs+cedict-v6" if self.dictionary else "pairs-v5",
+            "lexical": f"{LexicalIndex.VERSION}+sentences",
+            "lexicon": f"pairs+cedict-{LEXICON_VERSION}" if self.dictionary else f"pairs-{LEXICON_VERSION}",
             "sentence_embedders": self.sentence_embedders,
-            "sentences": "cjk-punct-v2",
+            "sentences": SENTENCE_RULES_VERSION,
         }
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
 

@@ -13,6 +13,9 @@ import unicodedata
 from corpus.characters import HAN
 from corpus.script import to_traditional
 
+TOKENIZER_VERSION = "cjk-bigram-v1"
+"""Changes whenever :func:`tokenize` would yield other tokens for some text (part of the index key)."""
+
 _ATOM = re.compile(f"[a-z]+|[0-9]+|[{HAN}]|\\S")
 ENGLISH_STOPWORDS = frozenset(
     [

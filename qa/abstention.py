@@ -230,3 +230,37 @@ class DocumentTerms:
             return carried.words > 0 and carried.coverage == 1.0
         terms = [t for t in tokenize(ZH_QUESTION_WORDS.sub("，", query.search_text)) if len(t) > 1]
         return bool(terms) and all(t in self.tokens for t in terms)
+
+
+class ScopedChecks:
+    """The checks above for the documents a question is asked of (all, or a chosen few), made once
+    per choice of documents and kept for the next questions."""
+
+    def __init__(
+        self,
+        documents: Sequence[tuple[str, str]],
+        passages: Sequence[tuple[str, str]],
+        lexicon: BilingualLexicon,
+        cached: int = 32,
+    ) -> None:
+        """``documents`` and ``passages``: ``(document id, text)`` of each; ``cached``: how many
+        choices of documents are kept."""
+        self.documents = documents
+        self.passages = passages
+        self.lexicon = lexicon
+        self.mentions = functools.lru_cache(maxsize=cached)(self._mentions)
+        self.terms = functools.lru_cache(maxsize=cached)(self._terms)
+        self.people = functools.lru_cache(maxsize=cached)(self._people)
+
+    @staticmethod
+    def _of(texts: Sequence[tuple[str, str]], doc_ids: frozenset[str] | None) -> list[str]:
+        return [text for doc_id, text in texts if doc_ids is None or doc_id in doc_ids]
+
+    def _mentions(self, doc_ids: frozenset[str] | None) -> MentionCheck:
+        return MentionCheck(self._of(self.documents, doc_ids))
+
+    def _terms(self, doc_ids: frozenset[str] | None) -> DocumentTerms:
+        return DocumentTerms(self._of(self.passages, doc_ids))
+
+    def _people(self, doc_ids: frozenset[str] | None) -> PersonCheck:
+        return PersonCheck(self._of(self.passages, doc_ids), self.lexicon, self.terms(doc_ids).english)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -24,7 +24,7 @@ from qa.fitted import LinearModel, english_copies, with_english_copies
 from qa.language import AnalyzedQuery
 from qa.question_types import ZH_QUESTION_WORDS, QuestionTerms, asked_type
 from qa.ranking import DENSE_MEMBERS, CandidateFeatures
-from qa.retrieval import Hit
+from qa.retrieval import Hit, Rankings
 
 TOP = 3
 """How many of the best passages the evidence is read from."""
@@ -47,7 +47,7 @@ def _log_odds(p: float) -> float:
 
 
 def refusal_features(
-    query: AnalyzedQuery, fused: Sequence[Hit], rankings: Mapping[str, Sequence[Hit]], candidates: CandidateFeatures
+    query: AnalyzedQuery, fused: Sequence[Hit], rankings: Rankings, candidates: CandidateFeatures
 ) -> np.ndarray:
     """The :data:`REFUSAL_FEATURES` of a question, from its fitted ranking (``fused``, scores are
     probabilities) and each retriever's ranking."""

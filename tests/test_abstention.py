@@ -186,7 +186,7 @@ def test_refusing_missing_specifics_can_be_turned_off(tmp_path):
     [document] = DocumentLoader().run([path])
 
     def assistant(**kw: bool) -> Assistant:
-        settings = Settings(cache_dir=None, progress=False, abstain_floor={}, **kw)
+        settings = Settings(cache_dir=None, progress=False, **kw)
         return Assistant([document], settings, embedders=[FakeHashEmbedder()])
 
     on = assistant()

@@ -18,7 +18,7 @@ from qa.cli import main
 
 
 def settings(tmp_path, **kw) -> Settings:
-    return Settings(cache_dir=tmp_path / "cache", progress=False, abstain_floor={}, **kw)
+    return Settings(cache_dir=tmp_path / "cache", progress=False, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +46,8 @@ def test_a_one_megabyte_question_is_answered_on_a_prefix_saying_so(assistant):
     assert len(question.encode()) > 1_000_000
     answer = assistant.ask(question)
     assert answer.citations and not answer.abstained
-    assert len(answer.question) <= assistant.settings.max_question_chars
-    assert f"first {assistant.settings.max_question_chars:,}" in answer.notice
+    assert len(answer.question) <= assistant.settings.answering.max_question_chars
+    assert f"first {assistant.settings.answering.max_question_chars:,}" in answer.notice
     assert assistant.ask("北韓迄今共進行幾次核試？").notice == ""
     [many] = assistant.ask_many([question])
     assert many.notice == answer.notice

@@ -52,7 +52,7 @@ def write(path: Path, text: str) -> Path:
 
 @pytest.fixture
 def settings(tmp_path):
-    return Settings(cache_dir=tmp_path / "cache", progress=False, abstain_floor={})
+    return Settings(cache_dir=tmp_path / "cache", progress=False)
 
 
 @pytest.fixture
@@ -323,7 +323,7 @@ def test_questions_search_only_the_chosen_documents(chapter_and_notes):
 def test_the_filter_applies_before_the_cut_with_few_candidates(settings, chapter_and_notes):
     few = Assistant(
         collection="mixed",
-        settings=Settings(cache_dir=settings.cache_dir, progress=False, abstain_floor={}, candidates=3),
+        settings=Settings(cache_dir=settings.cache_dir, progress=False, candidates=3),
         embedders=[FakeHashEmbedder()],
     )
     budget = [c.id for c in few.passages if c.doc_id == "budget"]

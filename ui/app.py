@@ -330,7 +330,7 @@ class ChatApp:
             return
         note = ""
         if answer.notice:  # a long question, answered on its first characters
-            limit = self.loader.wait().settings.max_question_chars
+            limit = self.loader.wait().settings.answering.max_question_chars
             note = render.markdown_text(
                 f"（問題過長：只以前 {limit:,} 字回答。 The question was answered on its first {limit:,} characters.）"
             )
