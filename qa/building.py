@@ -135,7 +135,8 @@ class PipelineBuilder:
             reference_penalty=ranking.reference_penalty,
             source_boost=ranking.source_boost,
         )
-        retrievers = Retrievers(index, embedders, settings.index.sentence_specs, top_k=ranking.candidates)
+        sentence_keys = [k for k in settings.index.sentence_specs if k in embedders]
+        retrievers = Retrievers(index, embedders, sentence_keys, top_k=ranking.candidates)
         ranker: Ranker
         fitted: FittedJudgement | None = None
         if ranking.fusion is Fusion.LOGISTIC and set(DENSE_MEMBERS) <= set(retrievers.ids):

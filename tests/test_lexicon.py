@@ -87,7 +87,9 @@ def test_without_english_documents_chinese_questions_are_left_alone(chapter):
 
 def test_the_chapter_lexicon_carries_english_questions_over(chapter):
     lexicon = BilingualLexicon.build([chapter.text], load_cedict())
-    assert {"韓戰", "停戰"} <= set(lexicon.carry_over("Which anniversary of the Korean War armistice fell in 2018?").terms)
+    assert {"韓戰", "停戰"} <= set(
+        lexicon.carry_over("Which anniversary of the Korean War armistice fell in 2018?").terms
+    )
     assert "薩德" in lexicon.carry_over("THAAD deployment").terms
     assert "補償" in lexicon.carry_over("compensation for denuclearization").terms
 
