@@ -147,7 +147,7 @@ def test_one_long_line_without_punctuation_is_chunked_within_bounds(tmp_path, te
     s = settings(tmp_path)
     assistant = Assistant([document], s, embedders=[FakeHashEmbedder()])
     passages = assistant.passages
-    assert all(len(p.text) <= s.chunk_size for p in passages)
+    assert all(len(p.text) <= s.index.chunk_size for p in passages)
     assert all(p.text == document.text[p.start : p.end] for p in passages)
     assert passages[0].start == 0 and passages[-1].end == len(document.text)
     assert assistant.ask(text[:20], k=2).citations

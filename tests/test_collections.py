@@ -210,17 +210,19 @@ def test_a_collection_name_within_the_rules_always_fits_a_folder_name(settings, 
 
 def test_adding_what_another_process_added_meanwhile_is_not_reported_as_added(capsys, settings, files, monkeypatch):
     other = Collection("notes", settings)
-    real_stage = Collection._stage
+    import qa.collection
+
+    real_stage = qa.collection.stage_files
     raced = []
 
-    def stage_then_race(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        staged = real_stage(self, *args, **kwargs)
+    def stage_then_race(*args, **kwargs):  # type: ignore[no-untyped-def]
+        staged = real_stage(*args, **kwargs)
         if not raced:  # another process commits the same file between our staging and our commit
             raced.append(True)
             other.add([files["budget"]])
         return staged
 
-    monkeypatch.setattr(Collection, "_stage", stage_then_race)
+    monkeypatch.setattr(qa.collection, "stage_files", stage_then_race)
     common = ["--cache-dir", str(settings.cache_dir), *FAST, "--collection", "notes", "--json"]
     code, out, err = run(capsys, "index", "add", str(files["budget"]), str(files["garden"]), *common)
     assert code == 0, err
