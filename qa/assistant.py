@@ -18,8 +18,6 @@ from qa.model import Answer, Citation, IndexedDocument, PassageContext, Section,
 from qa.pipeline import Request
 from qa.threads import one_openmp_thread
 
-MAX_K = 100
-
 
 class Assistant:
     """Cited-passage question answering over documents (the bundled chapter by default), a named
@@ -84,34 +82,7 @@ class Assistant:
         self, question: str, k: int = 5, *, history: Sequence[str] | None = (), documents: Sequence[str] | None = None
     ) -> Request:
         """A checked :class:`~qa.pipeline.Request`; :class:`InvalidRequestError` says what is wrong."""
-        if isinstance(k, bool) or not isinstance(k, int):
-            raise InvalidRequestError(f"k must be a whole number, not {k!r}")
-        if k < 1:
-            raise InvalidRequestError(f"k must be at least 1, got {k}")
-        history = () if history is None else history
-        if isinstance(history, str) or not all(isinstance(h, str) for h in history):
-            raise InvalidRequestError("history must be a list of earlier questions (strings)")
-        return Request(question, min(k, MAX_K), self._chosen(documents), tuple(history))
-
-    def _chosen(self, documents: Sequence[str] | None) -> frozenset[str] | None:
-        """The document ids to search (``None``: all of them)."""
-        if documents is None:
-            return None
-        if isinstance(documents, str) or not isinstance(documents, Iterable):
-            raise InvalidRequestError("documents must be a list of document ids, e.g. ['notes']")
-        documents = list(documents)
-        if not all(isinstance(d, str) for d in documents):
-            raise InvalidRequestError("documents must be a list of document ids, e.g. ['notes']")
-        chosen = frozenset(d.strip() for d in documents)
-        known = list(self._documents)
-        if not chosen:
-            raise InvalidRequestError(f"choose at least one document (of: {', '.join(known)}), or all with None")
-        unknown = sorted(chosen - set(known))
-        if unknown:
-            raise InvalidRequestError(
-                f"unknown document id {', '.join(map(repr, unknown))}; the documents are: {', '.join(known)}"
-            )
-        return None if len(chosen) == len(known) else chosen
+        return Request.checked(question, k, history=history, documents=documents, known=list(self._documents))
 
     def notice(self, question: str) -> str:
         """What the reader should know about how ``question`` is taken (empty if nothing): that a

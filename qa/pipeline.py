@@ -4,7 +4,7 @@ through :class:`QuestionPipeline`; each stage is a component of its own module."
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple, Protocol
 
@@ -13,13 +13,16 @@ import numpy as np
 from corpus.model import Document
 from index.store import PassageStore
 from qa.answering import ExtractiveAnswerer, SentenceVectors
-from qa.errors import SettingsError
+from qa.errors import InvalidRequestError, SettingsError
 from qa.evidence import EvidenceAdjuster
 from qa.language import AnalyzedQuery, refers_back
 from qa.model import Answer, Citation
 from qa.query_analysis import QueryAnalyzer
 from qa.refusal_policy import RefusalPolicy
 from qa.retrieval import Hit, Rankings, RetrieverId, Retrievers
+
+MAX_K = 100
+"""The most passages one request may ask for."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,47 @@ class Request:
     """The chat's earlier questions, oldest first."""
     vectors: Mapping[str, np.ndarray] | None = None
     """The question already embedded, per embedder key (when questions are embedded in a batch)."""
+
+    @classmethod
+    def checked(
+        cls,
+        question: str,
+        k: int = 5,
+        *,
+        history: Sequence[str] | None = (),
+        documents: Iterable[str] | None = None,
+        known: Sequence[str] = (),
+    ) -> Request:
+        """A request whose ``k``, ``history`` and ``documents`` (ids among ``known``) are checked;
+        :class:`InvalidRequestError` says what is wrong. ``k`` above :data:`MAX_K` is cut to it."""
+        if isinstance(k, bool) or not isinstance(k, int):
+            raise InvalidRequestError(f"k must be a whole number, not {k!r}")
+        if k < 1:
+            raise InvalidRequestError(f"k must be at least 1, got {k}")
+        history = () if history is None else history
+        if isinstance(history, str) or not all(isinstance(h, str) for h in history):
+            raise InvalidRequestError("history must be a list of earlier questions (strings)")
+        return cls(question, min(k, MAX_K), _chosen(documents, known), tuple(history))
+
+
+def _chosen(documents: Iterable[str] | None, known: Sequence[str]) -> frozenset[str] | None:
+    """The document ids to search (``None``: all of them)."""
+    if documents is None:
+        return None
+    if isinstance(documents, str) or not isinstance(documents, Iterable):
+        raise InvalidRequestError("documents must be a list of document ids, e.g. ['notes']")
+    documents = list(documents)
+    if not all(isinstance(d, str) for d in documents):
+        raise InvalidRequestError("documents must be a list of document ids, e.g. ['notes']")
+    chosen = frozenset(d.strip() for d in documents)
+    if not chosen:
+        raise InvalidRequestError(f"choose at least one document (of: {', '.join(known)}), or all with None")
+    unknown = sorted(chosen - set(known))
+    if unknown:
+        raise InvalidRequestError(
+            f"unknown document id {', '.join(map(repr, unknown))}; the documents are: {', '.join(known)}"
+        )
+    return None if len(chosen) == len(known) else chosen
 
 
 class Ranker(Protocol):

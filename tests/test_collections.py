@@ -20,6 +20,7 @@ from index.chunking import ChunkSplitter
 from index.store import IndexBuilder, load_or_build
 from qa import Assistant, Collection, CollectionError, InvalidRequestError, Settings
 from qa.cli import main
+from qa.config import RankingSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET = """# 研究所年度報告
@@ -325,7 +326,7 @@ def test_questions_search_only_the_chosen_documents(chapter_and_notes):
 def test_the_filter_applies_before_the_cut_with_few_candidates(settings, chapter_and_notes):
     few = Assistant(
         collection="mixed",
-        settings=Settings(cache_dir=settings.cache_dir, progress=False, candidates=3),
+        settings=Settings(cache_dir=settings.cache_dir, progress=False, ranking=RankingSettings(candidates=3)),
         embedders=[FakeHashEmbedder()],
     )
     budget = [c.id for c in few.passages if c.doc_id == "budget"]

@@ -27,12 +27,13 @@ from corpus.model import Document
 from corpus.parsing import SURROGATES
 from index.embedding_cache import ProgressCallback
 from index.errors import IndexBuildError
-from qa.assistant import MAX_K, Assistant
+from qa.assistant import Assistant
 from qa.collection import Collection, unique_id
 from qa.config import Settings
 from qa.errors import QAError
 from qa.examples import CHAT_EXAMPLES
 from qa.model import Answer, Citation, Quote, Section, outline
+from qa.pipeline import MAX_K
 from ui import render
 
 log = logging.getLogger(__name__)
