@@ -27,11 +27,12 @@ from corpus.model import Document
 from corpus.parsing import SURROGATES
 from index.embedding_cache import ProgressCallback
 from index.errors import IndexBuildError
-from qa.assistant import MAX_K, Assistant
+from qa.assistant import Assistant
 from qa.collection import Collection, unique_id
 from qa.config import Settings
 from qa.errors import QAError
 from qa.model import Answer, Citation, IndexedDocument, Quote, outline
+from qa.pipeline import MAX_K
 from ui import render
 from ui.page import (
     CSS,
@@ -265,7 +266,7 @@ class ChatApp:
             log.exception("answering %r failed", text[:200])
             yield _with_reply(messages, FAILED_REPLY, turn)
             return
-        limit = self.loader.wait().settings.max_question_chars
+        limit = self.loader.wait().settings.answering.max_question_chars
         messages += _answer_messages(answer, several=len(self.documents) > 1, limit=limit)
         quotes: dict[str, list[Quote]] = {}
         for q in answer.quotes:
