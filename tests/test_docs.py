@@ -179,6 +179,13 @@ def test_readme_headline_figures_are_the_results_figures():
     assert len([line for line in headline.splitlines() if line.startswith("| ")]) == len(HEADLINES) + 2
 
 
+def test_readme_known_limits_quote_the_quality_results():
+    limits = README.read_text("utf-8").split("## Known limits")[1].split("\n## ")[0]
+    quality = (ROOT / "benchmarks" / "results" / "quality.md").read_text("utf-8")
+    quoted = figures(limits)
+    assert quoted and [n for n in quoted if not _occurs(n, quality)] == []
+
+
 def test_readme_test_command_is_the_one_ci_runs():
     readme = README.read_text("utf-8")
     section = readme[readme.index("## Install and test") :]
