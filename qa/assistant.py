@@ -39,6 +39,7 @@ from qa.language import AnalyzedQuery, analyze, refers_back
 from qa.model import Answer, Citation, IndexedDocument, PassageContext, Section, outline
 from qa.progress import terminal_progress
 from qa.ranking import MEMBERS, CandidateFeatures, FittedRanker
+from qa.reader_script import ReaderScript
 from qa.refusal import RefusalJudge, refusal_features, unheld_terms, unsupported_reason
 from qa.retrieval import (
     DATES,
@@ -53,6 +54,7 @@ from qa.retrieval import (
     SentenceLexicalRetriever,
     SentenceRetriever,
 )
+from qa.short_answer import SHORT_ANSWER_MODEL, ShortAnswerer
 from qa.threads import one_openmp_thread
 
 _CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
@@ -459,7 +461,16 @@ class Assistant:
             for key, embedder in self._answerer.embedders.items():
                 if key in vectors:
                     sentence_vectors[key] = (vectors[key], self.index.sentence_vectors(embedder.name, rows))
-        return self._answerer.run(query, citations, abstain=abstain, reason=reason, vectors=sentence_vectors)
+        answer = self._answerer.run(query, citations, abstain=abstain, reason=reason, vectors=sentence_vectors)
+        return self._reader_script.run(self._short_answerer.run(query, answer))
+
+    @functools.cached_property
+    def _short_answerer(self) -> ShortAnswerer:
+        return ShortAnswerer(load_model(SHORT_ANSWER_MODEL), {d.id: d.text for d in self.documents})
+
+    @functools.cached_property
+    def _reader_script(self) -> ReaderScript:
+        return ReaderScript()
 
     def _unsupported(self, query: AnalyzedQuery, fused: list[Hit], rankings: dict[str, list[Hit]]) -> bool:
         """Whether the fitted refusal model judges that the best passages do not answer (only with

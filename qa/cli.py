@@ -159,11 +159,11 @@ def _run(args: argparse.Namespace) -> int:
 
     several = len(assistant.documents) > 1
 
-    def show_citation(n: int, c: Any) -> None:
+    def show_citation(n: int, c: Any, shown: str | None = None) -> None:
         score = "" if c.score is None else f"  score {c.score:.4f}"
         document = f"{c.doc_id} · " if several else ""  # which document, when there are several
         console.print(f"[bold cyan][{n}][/] [bold]{c.id}[/]  [dim]{escape(document + c.location)}{score}[/]")
-        console.print(escape(c.text), style=None)
+        console.print(escape(c.text if shown is None else shown), style=None)
         console.print()
 
     if args.command == "ask":
@@ -181,9 +181,12 @@ def _run(args: argparse.Namespace) -> int:
                 console.print(f"[yellow]{escape(answer.notice)}[/]")
             style = "yellow" if answer.abstained else "green"
             title = "answer" if len(answers) == 1 else escape(answer.question[:80])
-            console.print(Panel(escape(answer.text), title=title, title_align="left", border_style=style))
+            body = escape(answer.display_text)
+            if answer.short:  # the fact first, then the sentences that say so
+                body = f"[bold]{escape(answer.short)}[/]\n\n{body}"
+            console.print(Panel(body, title=title, title_align="left", border_style=style))
             for n, c in enumerate(answer.citations, start=1):
-                show_citation(n, c)
+                show_citation(n, c, answer.passage_shown(n - 1))
     elif args.command == "search":
         results = assistant.search(args.query, k=args.k, documents=args.only)
         notice = assistant.notice(args.query)
