@@ -326,21 +326,12 @@ def short_answer_section(cache_dir: Path, external: bool) -> str:
     """Short answers scored like SQuAD (benchmarks/short_answers.py): the chapter sets' date, number
     and person questions by the shipped pipeline and, with ``external``, the external sets held out
     by fold (the model is not written)."""
-    sets = short_answers.SETS if external else {}
-    lines = (
-        short_answers.report(sets, cache_dir, models=None)
-        if external
-        else [
-            *short_answers.HEADER,
-            *short_answers.chapter_lines(Settings(cache_dir=cache_dir, progress=False)),
-        ]
-    )
+    if external:
+        lines = short_answers.report(short_answers.SETS, cache_dir, models=None)[1:]  # under this heading
+    else:
+        lines = ["", *short_answers.chapter_lines(Settings(cache_dir=cache_dir, progress=False))]
     return "\n".join(
-        [
-            "## Short answers (the fact first)",
-            "",
-            *(line.replace("# ", "### ", 1) if line.startswith("#") else line for line in lines[1:]),
-        ]
+        ["## Short answers (the fact first)", *("#" + line if line.startswith("#") else line for line in lines)]
     )
 
 

@@ -202,30 +202,41 @@ def external_lines(items: Sequence[Item]) -> list[str]:
     return lines
 
 
+CHAPTER_HEADER = [
+    "| set | questions | n | exact match | F1 | given a short answer | short answer inside the reference answer |",
+    "|---|---|---|---|---|---|---|",
+]
+
+
 def chapter_lines(settings: Settings) -> list[str]:
     """The shipped pipeline's short answers to the chapter sets' date, number and person questions,
-    against their ``answer`` field (the stretch as the document writes it or as shown, whichever
-    scores better: the reference answers are in the question's language)."""
+    against their ``answer`` field, a reference written in the question's language (the short
+    answer as the document writes it or as shown, whichever scores better). The reference answers
+    often say more than the fact (a year the document leaves to context, a reason), so the last
+    column counts a short answer that lies inside the reference answer."""
     assistant = Assistant(settings=settings)
-    lines = [*HEADER]
+    lines = [*CHAPTER_HEADER]
     for path in CHAPTER_SETS:
         questions = [q for q in load_questions(path) if q.answerable and q.type in CHAPTER_TYPES]
-        answers = {q.id: assistant.ask(q.question, k=5) for q in questions}
-        for kind in (*CHAPTER_TYPES, "all three"):  # last column: a gold string lies in the answer text
+        shown = {q.id: _shown_prediction(assistant.ask(q.question, k=5), q) for q in questions}
+        for kind in (*CHAPTER_TYPES, "all three"):
             chosen = [q for q in questions if kind in (q.type, "all three")]
-            s = scores([_shown_prediction(answers[q.id], q) for q in chosen])
+            s = scores([(shown[q.id], [q.answer], _inside(shown[q.id], q.answer)) for q in chosen])
             lines.append(f"| {path.name} | {kind} | {s.row()} |")
     return lines
 
 
-def _shown_prediction(answer: Answer, question: EvalQuestion) -> tuple[str | None, Sequence[str], bool]:
+def _inside(prediction: str | None, reference: str) -> bool:
+    return prediction is not None and squad_normalize(prediction) in squad_normalize(reference)
+
+
+def _shown_prediction(answer: Answer, question: EvalQuestion) -> str | None:
     """Of the forms the short answer is shown in (the stretch; an English form before it), the one
     scoring best against the reference answer."""
     if answer.short is None or answer.short_quote is None:
-        return None, [question.answer], False
+        return None
     forms = [answer.short_quote.text, answer.short.split(" (")[0], answer.short]
-    best = max(forms, key=lambda f: (exact_match(f, [question.answer]), span_f1(f, [question.answer])))
-    return best, [question.answer], any(squad_normalize(g) in squad_normalize(answer.text) for g in question.gold)
+    return max(forms, key=lambda f: (exact_match(f, [question.answer]), span_f1(f, [question.answer])))
 
 
 def report(sets: dict[str, Path], cache_dir: Path | None, models: Path | None) -> list[str]:

@@ -31,6 +31,10 @@ NAMES = (AnswerType.PERSON, AnswerType.PLACE, AnswerType.ORGANISATION)
 _ASKS_YEAR = re.compile(
     r"哪一?年|何年|(?:西元|公元|民國|民国)\s*[幾几]\s*年|\b(?:what|which) year\b|\bin what year\b", re.I
 )
+ASKS_DAY = re.compile(
+    r"哪一?天|哪一?日|[幾几]月[幾几][日號号]|[幾几][日號号]|\bwhat (?:date|day)\b|\bon which day\b", re.I
+)
+"""A question asking for a day, not only a month or a year."""
 _ASKS_PERIOD = re.compile(
     r"哪一?[個个]?(?:世紀|世纪|年代|時期|时期|朝代)|什[麼么](?:年代|時期|时期|時間|时间)|何時期|何时期"
     r"|\b(?:what|which) (?:century|decade|period|era)\b",
@@ -94,8 +98,8 @@ _ASKS_ORGANISATION = re.compile(
 )
 _ASKS_PERSON = re.compile(
     r"誰|谁|哪一?位|何人|什[麼么]人|哪[個个]人|哪些人"
-    r"|\bwho(?:m)?\b|\b(?:which|what) (?:person|people|leader|president|minister|official|general|spokes\w*"
-    r"|scholar|author|king|emperor|queen|envoy|ambassador|diplomat|writer|scientist|player|artist)s?\b",
+    r"|\bwho(?:m)?\b|\b(?:which|what) (?:[\w-]+ ){0,3}?(?:person|people|leader|president|minister|official"
+    r"|general|spokes\w*|scholar|author|king|emperor|queen|envoy|ambassador|diplomat|writer|scientist|player|artist)s?\b",
     re.I,
 )
 _ASKS_PLACE = re.compile(
@@ -144,10 +148,11 @@ _ONE_DATE = (
     rf"|(?:\d{{1,2}}|[{_ZH_NUMERALS}]{{1,3}})\s*世[紀纪](?:初|末|中葉|中叶|初期|中期|末期|前期|後期|后期|前半|後半|后半)?"
 )
 _DATE_SPAN = re.compile(
+    rf"(?:{_DATE_YEAR}\s*)?{_DATE_MONTH}\s*\d{{1,2}}\s*(?:至|到|-|–|—|~|～)\s*\d{{1,2}}\s*[日號号]|"
     rf"(?:{_ONE_DATE})(?:\s*(?:至|到|-|–|—|~|～)\s*(?:{_ONE_DATE}|(?:3[01]|[12]\d|0?[1-9])\s*[日號号]|\d{{1,2}}(?![\d.])))?"
 )
 """A date as Chinese text writes one: 2018年6月12日, 6月12日, 一九四五年, 民國38年, 2018.6.12, 19世紀, 1990年代,
-and a range of them (9月18日至20日, 1950年至1953年)."""
+and a range of them (9月18日至20日, 3月25至28日, 1950年至1953年)."""
 
 _ARABIC = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"
 _SCALE = r"[萬万億亿千百]+"
@@ -211,7 +216,7 @@ def date_spans(text: str) -> list[Span]:
 def number_spans(text: str) -> list[Span]:
     """The numbers of ``text`` that are not part of a date, each as written with its unit and
     approximation word and in its shorter readings (約28,500名 → 28,500名, 28,500). A number in
-    Chinese numerals counts only with a unit after it (三次, not 統一)."""
+    Chinese numerals counts only with its unit (三次, not 三 nor 統一)."""
     dates = [(s.start, s.end) for s in date_spans(text) if not re.fullmatch(r"\d{1,3}\s*年", text[s.start : s.end])]
     # a year of three digits or fewer may as well be a number of years (316年, 149年)
     out: list[Span] = []
@@ -223,7 +228,7 @@ def number_spans(text: str) -> list[Span]:
         chinese = _ZH_ONLY_NUMBER.fullmatch(m.group("number")) is not None
         if chinese and (not unit or m.group("number") == "一"):  # 一些, 一部分, 統一: rarely a count
             continue
-        readings = {(start, end, ""), (start, m.end(), unit)}
+        readings = {(start, m.end(), unit)}  # with its unit: 28,500名, 三次
         if m.group("approx"):
             readings.add((m.start(), m.end(), unit))
         out += [Span(a, b, AnswerType.NUMBER, u, a < start) for a, b, u in sorted(readings)]

@@ -21,6 +21,7 @@ from qa.fitted import LinearModel, english_copies, with_english_copies
 from qa.language import AnalyzedQuery
 from qa.model import Answer, Quote
 from qa.question_types import (
+    ASKS_DAY,
     NAMES,
     AnswerType,
     QuestionTerms,
@@ -38,6 +39,7 @@ SHORT_ANSWER_MODEL = "short_answer"
 WINDOW = 12
 """Characters each side of a stretch in which the question's terms count as near it."""
 _BASE_FEATURES = (
+    "question terms inside",
     "question terms near",
     "question terms before",
     "question terms after",
@@ -54,6 +56,7 @@ _BASE_FEATURES = (
     "year asked, year only",
     "year asked, holds month",
     "date asked, holds day",
+    "day asked, holds day",
     "date asked, holds month",
     "date asked, year only",
     "range",
@@ -67,13 +70,23 @@ _BASE_FEATURES = (
     "first sentence",
     "length",
 )
-SHORT_FEATURES = with_english_copies(_BASE_FEATURES)
-"""The features of a candidate stretch, in the short-answer model's order."""
+FAMILIES = ("date", "number", "name")
+"""The kinds of stretch the model weighs apart: each fills only its own copy of the features."""
+SHORT_FEATURES = with_english_copies(tuple(f"{family}: {f}" for family in FAMILIES for f in _BASE_FEATURES))
+"""The features of a candidate stretch, in the short-answer model's order: a copy of them for each
+of :data:`FAMILIES` (a stretch fills only its own family's), then their English copies."""
 
 _HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TRANSLITERATED = re.compile(f"[{_HAN}]{{1,6}}(?:[·‧•・][{_HAN}]{{1,8}})+")
 """A foreign name written in Chinese with a middle dot: 喬治·華盛頓."""
 _SPEAKER = re.compile(f"(?<=[{_HAN}])(?=表示|指出|說|说|稱|称|認為|认为|強調|强调|宣布|透露|坦言|撰文)")
+_TITLE = re.compile(
+    r"(?:部長|部长|外長|外长|總統|总统|發言人|发言人|司令|主席|總理|总理|顧問|顾问|助理|大使|議員|议员|首相|國務卿|国务卿"
+    r"|委員長|委员长|將軍|将军|教授|博士|國王|国王|皇帝|院長|院长|市長|市长|董事長|董事长|總裁|总裁|作家|導演|导演)"
+)
+"""Titles that a person's name follows: 外交部長李洙墉, 發言人懷特."""
+_PERSON_NAME = re.compile(r"[A-Z][a-z]+(?:-[a-z]+)?(?: [A-Z][a-z]+(?:-[A-Za-z][a-z]+)?){1,3}")
+"""An English name of a person as a text pairs one with a Chinese one: Dana White, Kang Kyung-wha."""
 _PLACE_END = re.compile(
     r"(?:市|縣|县|省|州|島|岛|港|營區|营区|營|营|基地|機場|机场|半島|半岛|灣|湾|區|区|鎮|镇|村|山|河|江|湖|道|郡|城)"
 )
@@ -137,8 +150,13 @@ def name_candidates(text: str) -> list[Candidate]:
             slot.update({k: v for k, v in evidence.items() if v})
 
     for m in re.finditer(f"[{_HAN}]{{2,12}}(?=\\s*[（(]\\s*([A-Za-z][A-Za-z0-9 .,'’&/\\-]{{1,80}}?)\\s*[)）])", text):
+        english = m.group(1).strip(" .,")
         for start in range(m.start(), m.end() - 1):
-            add(start, m.end(), paired=m.group(1).strip(" .,"))
+            add(start, m.end(), paired=english, person=bool(_PERSON_NAME.fullmatch(english)) and m.end() - start <= 5)
+    for m in _TITLE.finditer(text):
+        for n in (2, 3, 4):
+            if re.fullmatch(f"[{_HAN}]{{{n}}}", text[m.end() : m.end() + n]):
+                add(m.end(), m.end() + n, person=True)
     search = normalize_for_search(text)
     if len(search) == len(text):
         names, people = _proper_names(), load_cedict_people()
@@ -173,13 +191,17 @@ def name_candidates(text: str) -> list[Candidate]:
     ]
 
 
+_EVIDENCE = {AnswerType.PERSON: "person", AnswerType.PLACE: "place", AnswerType.ORGANISATION: "organisation"}
+
+
 def typed_candidates(text: str, kind: AnswerType) -> list[Candidate]:
-    """The stretches of ``text`` of the kind asked for."""
+    """The stretches of ``text`` of the kind asked for; a name only with evidence of that kind
+    (a person's name is not a place's)."""
     if kind in (AnswerType.YEAR, AnswerType.DATE):
         return [Candidate(0, s) for s in date_spans(text)]
     if kind is AnswerType.NUMBER:
         return [Candidate(0, s) for s in number_spans(text)]
-    return name_candidates(text)
+    return [replace(c, span=c.span._replace(kind=kind)) for c in name_candidates(text) if getattr(c, _EVIDENCE[kind])]
 
 
 def short_candidates(query: AnalyzedQuery, quotes: Sequence[Quote]) -> tuple[AnswerType | None, list[Candidate]]:
@@ -221,6 +243,7 @@ def candidate_features(
     unit = _QUESTION_UNIT.search(query.search_text)
     asked_unit = normalize_for_search(unit.group(1)) if unit else ""  # what follows 多少 / 幾
     percent = bool(_ASKS_PERCENT.search(query.text))
+    day_asked = bool(ASKS_DAY.search(query.text))
     focus = quantity_focus(asked_search) if query.language != "en" else None
     focus_terms = QuestionTerms(focus) if focus else None
     focus_positions = [_term_positions(t, focus_terms) for t in texts] if focus_terms else None
@@ -229,10 +252,12 @@ def candidate_features(
     for c in candidates:
         text, s = texts[c.quote], c.span
         stretch = text[s.start : s.end]
-        near = sum(w for p, w in positions[c.quote] if s.start - WINDOW <= p < s.end + WINDOW) / terms.total
+        end = s.end - len(s.unit)  # a number's readings with and without its unit stand in the same place
+        inside = sum(w for p, w in positions[c.quote] if s.start <= p < end) / terms.total
+        near = sum(w for p, w in positions[c.quote] if s.start - 2 * WINDOW <= p < end + 2 * WINDOW) / terms.total
         before = sum(w for p, w in positions[c.quote] if s.start - WINDOW <= p < s.start) / terms.total
-        after = sum(w for p, w in positions[c.quote] if s.end <= p < s.end + WINDOW) / terms.total
-        gaps = [min(abs(p - s.start), abs(p - s.end)) for p, _ in positions[c.quote]]
+        after = sum(w for p, w in positions[c.quote] if end <= p < end + WINDOW) / terms.total
+        gaps = [min(abs(p - s.start), abs(p - end)) for p, _ in positions[c.quote]]
         digits = digits_of(stretch)
         keys = date_mentions(stretch) if s.kind is AnswerType.DATE else set()
         year_only = bool(keys) and all(k.startswith("y") and not k.startswith("ym") for k in keys)
@@ -242,6 +267,7 @@ def candidate_features(
         seen.add((c.quote, s.kind))
         rows.append(
             [
+                inside,
                 near,
                 before,
                 after,
@@ -261,6 +287,7 @@ def candidate_features(
                 kind is AnswerType.YEAR and year_only,
                 kind is AnswerType.YEAR and month,
                 kind is AnswerType.DATE and day,
+                day_asked and day,
                 kind is AnswerType.DATE and month,
                 kind is AnswerType.DATE and year_only,
                 bool(_RANGE.search(stretch)),
@@ -276,7 +303,9 @@ def candidate_features(
             ]
         )
     base = np.array(rows, dtype=np.float64).reshape(len(candidates), len(_BASE_FEATURES))
-    return english_copies(base, query.language)
+    family = "name" if kind in NAMES else "number" if kind is AnswerType.NUMBER else "date"
+    blocks = [base if f == family else np.zeros_like(base) for f in FAMILIES]
+    return english_copies(np.hstack(blocks), query.language)
 
 
 def english_date(text: str) -> str | None:

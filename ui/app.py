@@ -274,7 +274,9 @@ class ChatApp:
         """Answer ``message`` (``history``: earlier questions, oldest first) with ``k`` cited passages
         from every document the chat searches.
 
-        Returns ``{"question", "text", "abstained", "language", "citations": [...], "quotes": [...]}``;
+        Returns ``{"question", "text", "abstained", "language", "citations": [...], "quotes": [...],
+        "short", "short_quote", "script", "shown_text", "shown_passages"}`` (the fact first, and for a
+        Simplified question the texts in Simplified: see ``qa.model.Answer``);
         each citation has ``id`` (for ``qa cite``), ``doc_id``, ``doc_title``, ``section``,
         ``section_path``, ``text``, ``start``, ``end``, ``score``, ``footnotes``, and ``page`` /
         ``page_end`` (the pages of a PDF passage, else ``None``).

@@ -70,10 +70,13 @@ def source_markdown(citation: Citation, quotes: Sequence[Quote], script: str = "
 
 def answer_markdown(answer: Answer, note: str = "") -> str:
     """The fact first in bold when there is one (``answer.short``), then the answering sentences with
-    their ``[n]`` markers as the reader is shown them, escaped; ``note`` (already Markdown) follows."""
+    their ``[n]`` markers as the reader is shown them (in the reader's script, the documents' own
+    words a click away), escaped; ``note`` (already Markdown) follows."""
     text = markdown_text(answer.display_text)
     if answer.short:
         text = f"**{markdown_text(answer.short)}**\n\n{text}"
+    if answer.script:  # shown in the reader's script: one click opens the documents' own words
+        text += f"\n\n<details><summary>原文 Original</summary>\n\n{markdown_text(answer.text)}\n\n</details>"
     return f"{text}\n\n{note}" if note else text
 
 
