@@ -268,7 +268,10 @@ def number_value(text: str) -> float | None:
 
 
 def written_number(value: float) -> str:
-    """A number as English writes it: 28,500; 1.5; 120,000,000."""
+    """A number as English writes it: 28,500; 1.5; 150 billion (1500億); 12.5 million."""
+    for scale, word in ((10**9, "billion"), (10**6, "million")):
+        if value >= scale:
+            return f"{value / scale:,.2f}".rstrip("0").rstrip(".") + f" {word}"
     return f"{value:,.0f}" if value == int(value) else f"{value:,.2f}".rstrip("0")
 
 

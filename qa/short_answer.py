@@ -37,7 +37,8 @@ from qa.question_types import (
 SHORT_ANSWER_MODEL = "short_answer"
 """The fitted model that chooses among the candidate stretches: ``qa/models/short_answer.json``."""
 WINDOW = 12
-"""Characters each side of a stretch in which the question's terms count as near it."""
+"""Characters each side of a stretch in which the question's terms count as just before or after it
+(twice as many: near it)."""
 _BASE_FEATURES = (
     "question terms inside",
     "question terms near",
@@ -49,6 +50,7 @@ _BASE_FEATURES = (
     "unit named in question",
     "percent asked, percent",
     "counted thing near",
+    "date asked just before",
     "has unit",
     "approximate",
     "chinese numerals",
@@ -244,6 +246,7 @@ def candidate_features(
     asked_unit = normalize_for_search(unit.group(1)) if unit else ""  # what follows 多少 / 幾
     percent = bool(_ASKS_PERCENT.search(query.text))
     day_asked = bool(ASKS_DAY.search(query.text))
+    asked_dates = date_mentions(query.text)
     focus = quantity_focus(asked_search) if query.language != "en" else None
     focus_terms = QuestionTerms(focus) if focus else None
     focus_positions = [_term_positions(t, focus_terms) for t in texts] if focus_terms else None
@@ -280,6 +283,7 @@ def candidate_features(
                 / focus_terms.total
                 if focus_positions and focus_terms
                 else 0.0,
+                bool(asked_dates & date_mentions(text[max(0, s.start - WINDOW) : s.start])),
                 bool(s.unit),
                 s.approximate,
                 not digits and s.kind is not AnswerType.PERSON,

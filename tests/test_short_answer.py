@@ -46,6 +46,8 @@ def test_number_values_and_their_english_form():
     assert number_value("兩百零五") == 205
     assert number_value("一九五〇") == 1950
     assert written_number(12400.0) == "12,400" and written_number(2.5) == "2.5"
+    assert written_number(number_value("1500億")) == "150 billion"
+    assert written_number(number_value("1,250萬")) == "12.5 million"
 
 
 @pytest.mark.parametrize(
