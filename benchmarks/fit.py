@@ -34,12 +34,19 @@ from reference import HAND_TUNED_WEIGHTS  # noqa: E402
 from report import publish  # noqa: E402
 
 from qa import Assistant, Settings  # noqa: E402
-from qa.answering import SENTENCE_FEATURES, SIMILARITIES, answer_candidates, sentence_features  # noqa: E402
+from qa.answering import (  # noqa: E402
+    SENTENCE_FEATURES,
+    SIMILARITIES,
+    Sentence,
+    answer_candidates,
+    sentence_features,
+)
 from qa.config import RankingSettings, default_cache_dir  # noqa: E402
 from qa.evaluation import DrcdQuestion, load_drcd, normalize  # noqa: E402
 from qa.fitted import MODELS, LinearModel  # noqa: E402
 from qa.fusion import RankFuser, ScoreFuser  # noqa: E402
 from qa.language import AnalyzedQuery  # noqa: E402
+from qa.model import Citation  # noqa: E402
 from qa.ranking import FEATURES, MEMBERS, CandidateFeatures  # noqa: E402
 from qa.refusal import REFUSAL_FEATURES, refusal_features  # noqa: E402
 from qa.retrieval import DATES, LEXICAL, Hit, Rankings, RetrieverId  # noqa: E402
@@ -170,6 +177,8 @@ class Sentences:
     case: Case
     x: np.ndarray
     y: np.ndarray
+    sentences: Sequence[Sentence] = ()
+    citations: Sequence[Citation] = ()
 
     @property
     def fold(self) -> int:
@@ -193,7 +202,7 @@ def answer_sentences(case: Case, hits: list[Hit]) -> Sentences:
         int(s.citation.doc_id == case.question.doc_id and any(t in normalize(s.text) for t in answers))
         for s in sentences
     ]
-    return Sentences(case, sentence_features(case.query, sentences, vectors), np.array(labels))
+    return Sentences(case, sentence_features(case.query, sentences, vectors), np.array(labels), sentences, citations)
 
 
 def sentence_hit(model: LinearModel, items: Sequence[Sentences]) -> float:

@@ -3,6 +3,7 @@
     python benchmarks/quality.py --out benchmarks/results/quality.md   # everything below, in one run
     python benchmarks/quality.py --skip-external          # the chapter sets only (a few minutes)
     python benchmarks/quality.py --history                # each question asked after the set's previous one
+    python benchmarks/quality.py --short-answers --out benchmarks/results/short_answers.md  # short answers, follow-ups
 
 Scoring is ``qa.evaluation``'s, as ../shared/eval/README.md gives it. The chapter sets (dev.jsonl
 and our own in benchmarks/questions/) only validate: the models are fitted on the external sets by
@@ -18,6 +19,7 @@ minutes on 2 cores); the embedding cache (``--cache-dir``) makes reruns fast.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -29,6 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import fit  # noqa: E402
+import short_answers  # noqa: E402
 from reference import HAND_TUNED_WEIGHTS, ReferencePipeline  # noqa: E402
 from report import publish  # noqa: E402
 
@@ -277,7 +280,8 @@ def drcd_section(settings: Settings, sample: int, seed: int) -> str:
     )
 
 
-CHECK_SETS = sorted((ROOT / "benchmarks" / "questions").glob("*.jsonl"))
+CHECK_SETS = sorted((ROOT / "benchmarks" / "questions").glob("check-*.jsonl"))
+FOLLOW_UPS = ROOT / "benchmarks" / "questions" / "followups.jsonl"
 
 
 def check_sets_section(settings: Settings) -> str:
@@ -294,6 +298,53 @@ def check_sets_section(settings: Settings) -> str:
     return "\n".join(lines)
 
 
+def followups_section(settings: Settings) -> str:
+    """benchmarks/questions/followups.jsonl: each question asked after its earlier one (as a chat
+    asks it) and alone; hit@1 and answer hit of the follow-ups, and of the self-contained questions
+    asked after an unrelated one, which the earlier question must not make worse."""
+    rows = [json.loads(line) for line in FOLLOW_UPS.read_text(encoding="utf-8").splitlines() if line.strip()]
+    questions = {q.id: q for q in load_questions(FOLLOW_UPS)}
+    assistant = Assistant(settings=settings)
+    lines = [
+        f"## Follow-ups ({FOLLOW_UPS.name}; validation only, never fitted on)",
+        "",
+        "Each cell: hit@1 / answer hit, over the questions of that kind and language.",
+        "",
+        "| questions | asked | n | " + " | ".join((*LANGS, "overall")) + " |",
+        "|---|---|---|" + "---|" * (len(LANGS) + 1),
+    ]
+    for kind in ("follow-up", "self-contained"):
+        chosen = [r for r in rows if r["kind"] == kind]
+        for label, with_history in (("after the earlier question", True), ("alone", False)):
+            results: dict[str, list[tuple[bool, bool]]] = {lang: [] for lang in (*LANGS, "overall")}
+            for r in chosen:
+                q = questions[r["id"]]
+                answer = assistant.ask(q.question, k=10, history=r["history"] if with_history else [])
+                hit = first_hit_rank(q.gold, [c.text for c in answer.citations]) == 1
+                answered = any("".join(g.split()) in "".join(answer.text.split()) for g in q.gold)
+                for group in (q.lang, "overall"):
+                    results[group].append((hit, answered))
+            cells = [
+                f"{sum(h for h, _ in v) / len(v):.3f} / {sum(a for _, a in v) / len(v):.3f}" if v else "–"
+                for v in results.values()
+            ]
+            lines.append(f"| {kind} | {label} | {len(chosen)} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def short_answer_section(cache_dir: Path, external: bool) -> str:
+    """Short answers scored like SQuAD (benchmarks/short_answers.py): the chapter sets' date, number
+    and person questions by the shipped pipeline and, with ``external``, the external sets held out
+    by fold (the model is not written)."""
+    if external:
+        lines = short_answers.report(short_answers.SETS, cache_dir, models=None)[1:]  # under this heading
+    else:
+        lines = ["", *short_answers.chapter_lines(Settings(cache_dir=cache_dir, progress=False))]
+    return "\n".join(
+        ["## Short answers (the fact first)", *("#" + line if line.startswith("#") else line for line in lines)]
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=Path, default=EVAL / "dev.jsonl")
@@ -306,14 +357,25 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--history", action="store_true", help="ask each question after the previous one")
     parser.add_argument("--out", type=Path, help="write the Markdown here")
+    parser.add_argument(
+        "--short-answers",
+        action="store_true",
+        help="only the short answers and follow-ups (chapter sets; the external sets too unless --skip-external)",
+    )
     args = parser.parse_args()
     settings = Settings(cache_dir=args.cache_dir, progress=False)
+    if args.short_answers:
+        parts = [f"# Short answers and follow-ups, {time.strftime('%Y-%m-%d')}", ""]
+        parts += [short_answer_section(args.cache_dir, not args.skip_external), "", followups_section(settings)]
+        publish("\n".join(parts) + "\n", args.out)
+        return
     questions = load_questions(args.questions)
     parts = [f"# Quality, {time.strftime('%Y-%m-%d')}", "", dev_section(questions, settings, args.history)]
     if CHECK_SETS:
         parts += ["", check_sets_section(settings)]
     chapter_sets = {"dev.jsonl": questions, **{path.name: load_questions(path) for path in CHECK_SETS}}
     parts += ["", ablation_section(settings, chapter_sets)]
+    parts += ["", followups_section(settings), "", short_answer_section(args.cache_dir, not args.skip_external)]
     if not args.skip_external:
         parts += ["", "## External sets, cross-validated by article (benchmarks/fit.py, models not written)", ""]
         parts += fit.report(fit.SETS, args.cache_dir, models=None)[1:]  # under this report's own heading

@@ -20,3 +20,9 @@ def to_traditional(text: str) -> str:
 def to_simplified(text: str) -> str:
     """Traditional → Simplified (OpenCC ``t2s``)."""
     return _converter("t2s").convert(text)
+
+
+def to_simplified_mainland(text: str) -> str:
+    """Traditional (Taiwan) → Simplified with mainland phrasing (OpenCC ``tw2sp``: 軟體 → 软件,
+    滑鼠 → 鼠标): how a reader who writes Simplified is shown Traditional text."""
+    return _converter("tw2sp").convert(text)

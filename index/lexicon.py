@@ -251,6 +251,17 @@ def mine_pairs(text: str, dictionary: Mapping[str, Sequence[DictionaryEntry]] | 
     return pairs
 
 
+def paired_english(term: str, texts: Iterable[str]) -> str | None:
+    """The English form the texts give ``term`` in parentheses right after it (康京和 (Kang
+    Kyung-wha) → "Kang Kyung-wha"), the first one written; ``None`` when they give none."""
+    pattern = re.compile(re.escape(term) + r"\s*[（(]\s*([A-Za-z][A-Za-z0-9 .,'’&/\-]{1,80}?)\s*[)）]")
+    for text in texts:
+        match = pattern.search(text)
+        if match:
+            return match.group(1).strip(" .,")
+    return None
+
+
 def english_vocabulary(texts: Iterable[str]) -> dict[str, set[str]]:
     """Stem → the forms it takes in the texts written mostly in English (more Latin words than
     Chinese characters); stop words and words of one or two letters left out."""

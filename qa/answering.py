@@ -170,6 +170,13 @@ class ExtractiveAnswerer:
         sentences = answer_candidates(query, citations, self.passages)
         features = sentence_features(query, sentences, self._vectors(sentences, vectors or {}))
         odds = self.model.probabilities(features[:, self.columns])
+        quotes = quotes_of(self.choose(sentences, odds), citations)
+        text = " ".join(f"{q.text} [{q.marker}]" for q in quotes)
+        return Answer(query.text, text, False, tuple(citations), quotes, query.language)
+
+    def choose(self, sentences: Sequence[Sentence], odds: np.ndarray) -> list[Sentence]:
+        """The best sentence by ``odds``, and the next best too at even odds or better when both fit
+        in :attr:`max_chars`; in reading order."""
         order = np.argsort(-odds, kind="stable")
         chosen: list[Sentence] = [sentences[order[0]]]
         for i in order[1:]:
@@ -180,8 +187,10 @@ class ExtractiveAnswerer:
                 c.text for c in chosen
             ]:
                 chosen.append(s)
-        chosen.sort(key=lambda s: (s.rank, s.start))
-        markers = {c.id: i for i, c in enumerate(citations, start=1)}
-        quotes = tuple(Quote(s.citation.id, markers[s.citation.id], s.text, s.start, s.end) for s in chosen)
-        text = " ".join(f"{q.text} [{q.marker}]" for q in quotes)
-        return Answer(query.text, text, False, tuple(citations), quotes, query.language)
+        return sorted(chosen, key=lambda s: (s.rank, s.start))
+
+
+def quotes_of(sentences: Sequence[Sentence], citations: Sequence[Citation]) -> tuple[Quote, ...]:
+    """The sentences as an answer quotes them, each with the ``[n]`` of its passage among ``citations``."""
+    markers = {c.id: i for i, c in enumerate(citations, start=1)}
+    return tuple(Quote(s.citation.id, markers[s.citation.id], s.text, s.start, s.end) for s in sentences)

@@ -25,6 +25,7 @@ from qa.ranking import DENSE_MEMBERS, CandidateFeatures, FittedRanker
 from qa.refusal import RefusalJudge
 from qa.refusal_policy import FittedJudgement, RefusalPolicy
 from qa.retrieval import LEXICAL, Retrievers
+from qa.short_answer import ShortAnswerer
 
 
 def settings_key(embedder: Embedder, specs: Sequence[str]) -> str:
@@ -172,5 +173,6 @@ class PipelineBuilder:
                 answer_passages=answerer.passages,
             ),
             answerer=answerer,
+            short_answerer=ShortAnswerer(load_model(settings.answering.short_model), {d.id: d.text for d in documents}),
             history_weight=ranking.history_weight,
         )

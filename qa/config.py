@@ -155,6 +155,9 @@ class AnsweringSettings:
 
     model: str = "answer"
     """The fitted answer-sentence model, ``qa/models/<model>.json`` (see ``qa.answering``)."""
+    short_model: str = "short_answer"
+    """The fitted model that picks the fact to show first, ``qa/models/<short_model>.json`` (see
+    ``qa.short_answer``)."""
     max_question_chars: int = 2000
     """Longer questions are answered on their first ``max_question_chars`` characters."""
 

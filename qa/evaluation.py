@@ -14,7 +14,10 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import time
+import unicodedata
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,6 +27,7 @@ import numpy as np
 
 from corpus.loading import not_a_file
 from corpus.model import Block, BlockKind, Document
+from corpus.script import to_simplified
 from qa.errors import QAError
 from qa.model import Answer, Citation
 from qa.pipeline import MAX_K
@@ -52,6 +56,43 @@ class _Searches(Protocol):
 def normalize(text: str) -> str:
     """``text`` with all whitespace removed: how gold strings and passages are compared."""
     return "".join(text.split())
+
+
+_HAN_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+
+
+def squad_normalize(text: str) -> str:
+    """A short answer as SQuAD-style scoring compares it: NFKC (full-width digits and letters as
+    half-width), Simplified characters, lower case, no punctuation, symbols or whitespace."""
+    text = to_simplified(unicodedata.normalize("NFKC", text)).lower()
+    return "".join(c for c in text if not c.isspace() and unicodedata.category(c)[0] not in "PS")
+
+
+def _units(text: str, chinese: bool) -> list[str]:
+    """What F1 counts: characters when either side is Chinese, else words (both normalised)."""
+    if chinese:
+        return list(squad_normalize(text))
+    return [w for w in (squad_normalize(w) for w in text.split()) if w]
+
+
+def exact_match(prediction: str | None, golds: Sequence[str]) -> bool:
+    """Whether the prediction equals one of the gold answers after :func:`squad_normalize`."""
+    return prediction is not None and any(squad_normalize(prediction) == squad_normalize(g) for g in golds)
+
+
+def span_f1(prediction: str | None, golds: Sequence[str]) -> float:
+    """The best F1 over the gold answers of the overlap of characters (Chinese) or words (other)."""
+    if prediction is None:
+        return 0.0
+    best = 0.0
+    for gold in golds:
+        chinese = bool(_HAN_CHAR.search(prediction + gold))
+        p, g = _units(prediction, chinese), _units(gold, chinese)
+        common = sum((Counter(p) & Counter(g)).values())
+        if common:
+            precision, recall = common / len(p), common / len(g)
+            best = max(best, 2 * precision * recall / (precision + recall))
+    return best
 
 
 def first_hit_rank(

@@ -121,6 +121,28 @@ class Answer:
     notice: str = ""
     """Anything the reader should know about how the question was taken, e.g. that a very long
     question was answered on its first ``Settings.max_question_chars`` characters."""
+    short: str | None = None
+    """The fact first, for a question asking for a date, a number or a name: the shortest stretch of
+    the quoted sentences that answers it, as the reader is shown it ("June 12, 2018 (2018年6月12日)"
+    for an English question); ``None`` when no stretch of the kind asked for is there."""
+    short_quote: Quote | None = None
+    """That stretch as the document writes it, with its document offsets (see ``qa.short_answer``)."""
+    script: str = ""
+    """The script ``shown_text``, ``shown_passages`` and ``short`` are in when it is not the
+    documents' own: ``"zh-Hans"`` for a question in Simplified characters (see ``qa.reader_script``)."""
+    shown_text: str = ""
+    """``text`` in :attr:`script` (empty when ``script`` is empty: then ``text`` is shown)."""
+    shown_passages: tuple[str, ...] = ()
+    """Each citation's text in :attr:`script` (empty when ``script`` is empty)."""
+
+    @property
+    def display_text(self) -> str:
+        """The answer as its reader is shown it: :attr:`shown_text` when there is one, else :attr:`text`."""
+        return self.shown_text or self.text
+
+    def passage_shown(self, n: int) -> str:
+        """The text of citation ``n`` (0-based) as its reader is shown it."""
+        return self.shown_passages[n] if self.shown_passages else self.citations[n].text
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -18,8 +18,10 @@ from qa.evidence import EvidenceAdjuster
 from qa.language import AnalyzedQuery, refers_back
 from qa.model import Answer, Citation
 from qa.query_analysis import QueryAnalyzer
+from qa.reader_script import ReaderScript
 from qa.refusal_policy import RefusalPolicy
 from qa.retrieval import Hit, Rankings, RetrieverId, Retrievers
+from qa.short_answer import ShortAnswerer
 
 MAX_K = 100
 """The most passages one request may ask for."""
@@ -114,10 +116,13 @@ class QuestionPipeline:
         adjuster: EvidenceAdjuster | None,
         refusal: RefusalPolicy,
         answerer: ExtractiveAnswerer,
+        short_answerer: ShortAnswerer,
+        reader_script: ReaderScript | None = None,
         history_weight: float = 0.5,
     ) -> None:
         """``adjuster``: the evidence adjustment after ``ranker`` (``None`` when the ranker weighs the
-        evidence itself); ``history_weight``: how much the previous question steers a follow-up."""
+        evidence itself); ``short_answerer`` puts the fact first; ``reader_script`` shows the answer
+        in the question's script; ``history_weight``: how much the previous question steers a follow-up."""
         if history_weight < 0:
             raise SettingsError(f"history_weight must be non-negative, got {history_weight}")
         self.index = index
@@ -128,6 +133,8 @@ class QuestionPipeline:
         self.adjuster = adjuster
         self.refusal = refusal
         self.answerer = answerer
+        self.short_answerer = short_answerer
+        self.reader_script = reader_script or ReaderScript()
         self.history_weight = history_weight
 
     def rank(self, query: AnalyzedQuery, rankings: Rankings) -> list[Hit]:
@@ -197,14 +204,16 @@ class QuestionPipeline:
         return [self.citation(h.row, round(h.score, 6)) for h in found.ranked[: request.k]]
 
     def answer(self, request: Request) -> Answer:
-        """The answer with its ``k`` cited passages, or the refusal and why."""
+        """The answer with its ``k`` cited passages (the fact first, in the reader's script), or the
+        refusal and why."""
         found = self.find(request)
         citations = [self.citation(h.row, round(h.score, 6)) for h in found.ranked[: request.k]]
         refusal = self.refusal.run(found.query, found.rankings, found.ranked, citations, request.documents)
         vectors = {} if refusal.refused else self._sentence_vectors(citations, found.vectors)
-        return self.answerer.run(
+        answer = self.answerer.run(
             found.query, citations, abstain=refusal.refused, reason=refusal.reason, vectors=vectors
         )
+        return self.reader_script.run(self.short_answerer.run(found.query, answer))
 
     def _sentence_vectors(self, citations: Sequence[Citation], vectors: Mapping[str, np.ndarray]) -> SentenceVectors:
         """Per embedder key the answer model reads: the question's vector and the index's vectors

@@ -26,13 +26,16 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
-def show_passages(out: Console, citations: Sequence[Citation], *, several: bool) -> None:
-    """Numbered passages: id, where it is (its document's id first when ``several``), score, text."""
+def show_passages(
+    out: Console, citations: Sequence[Citation], *, several: bool, shown: Sequence[str] | None = None
+) -> None:
+    """Numbered passages: id, where it is (its document's id first when ``several``), score, and the
+    text (as ``shown``, e.g. in the reader's script, when given)."""
     for n, c in enumerate(citations, start=1):
         score = "" if c.score is None else f"  score {c.score:.4f}"
         document = f"{c.doc_id} · " if several else ""
         out.print(f"[bold cyan][{n}][/] [bold]{c.id}[/]  [dim]{escape(document + c.location)}{score}[/]")
-        out.print(escape(c.text), style=None)
+        out.print(escape(c.text if shown is None else shown[n - 1]), style=None)
         out.print()
 
 
@@ -44,8 +47,12 @@ def show_answers(out: Console, answers: Sequence[Answer], *, several: bool) -> N
             out.print(f"[yellow]{escape(answer.notice)}[/]")
         style = "yellow" if answer.abstained else "green"
         title = "answer" if len(answers) == 1 else escape(answer.question[:80])
-        out.print(Panel(escape(answer.text), title=title, title_align="left", border_style=style))
-        show_passages(out, answer.citations, several=several)
+        body = escape(answer.display_text)
+        if answer.short:  # the fact first, then the sentences that say so
+            body = f"[bold]{escape(answer.short)}[/]\n\n{body}"
+        out.print(Panel(body, title=title, title_align="left", border_style=style))
+        shown = [answer.passage_shown(i) for i in range(len(answer.citations))]
+        show_passages(out, answer.citations, several=several, shown=shown)
 
 
 def show_context(out: Console, context: PassageContext) -> None:

@@ -114,3 +114,18 @@ def test_a_broken_dependency_without_a_message_of_ours_is_one_line(capsys, monke
     code, out, err = run(capsys, "index", "--cache-dir", cache, *FAST)
     assert code == 1 and out == "" and err.count("\n") == 1
     assert "faiss" in err and "pip install peninsula-qa" in err
+
+
+def test_ask_puts_the_fact_first_and_shows_a_simplified_question_in_simplified(capsys, cache):
+    code, out, _ = run(capsys, "ask", "驻韩美军有多少人？", "-k", "2", "--json", "--cache-dir", cache, *FAST)
+    assert code == 0
+    answer = json.loads(out)
+    assert answer["script"] == "zh-Hans" and len(answer["shown_passages"]) == 2
+    assert answer["shown_text"] and "韓" not in answer["shown_text"]  # 韓 is 韩 in Simplified
+    assert all("韓" in c["text"] for c in answer["citations"])  # the citations keep the document's text
+    if answer["short"] is not None:  # a number of the quoted sentences, its offsets the document's
+        quote = answer["short_quote"]
+        cited = next(c for c in answer["citations"] if c["id"] == quote["citation_id"])
+        assert cited["text"][quote["start"] - cited["start"] : quote["end"] - cited["start"]] == quote["text"]
+        code, printed, _ = run(capsys, "ask", "驻韩美军有多少人？", "-k", "2", "--cache-dir", cache, *FAST)
+        assert printed.index(answer["short"]) < printed.index("[1]")

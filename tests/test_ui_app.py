@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 import threading
+from dataclasses import replace
 
 import pytest
 
+from corpus.script import to_simplified_mainland
 from qa import Assistant, QAError, Settings
-from qa.model import Citation, PassageContext, Quote, Section
+from qa.model import Answer, Citation, PassageContext, Quote, Section
 from ui import render
 from ui.app import AssistantLoader, ChatApp, ChatTurn, create_app
 
@@ -202,3 +204,27 @@ def test_section_html_shows_overlapping_passages_once():
     html = render.section_html(Section("doc", "t", ("壹、前言",)), [b, a])
     assert re.sub(r"<[^>]+>|p\d{7}|\s", "", html.split("</nav>")[1]) == text
     assert html.index("p1234567") < html.index("p7654321")
+
+
+def test_the_chat_api_and_the_chat_show_a_simplified_question_in_simplified(app):
+    data = app.chat_api("驻韩美军部署在哪里？", [], 2)
+    assert data["script"] == "zh-Hans" and "shown_text" in data and "short" in data
+    assert len(data["shown_passages"]) == 2
+    assert [c["text"] for c in data["citations"]] == [app.loader.wait().cite(c["id"]).text for c in data["citations"]]
+    _, (messages, *_rest) = final(app, "驻韩美军部署在哪里？")
+    shown, original = messages[1].content.split("<details>")
+    assert "驻韩美军" in shown + " ".join(contents(messages[2:]))
+    assert "駐韓美軍" not in shown + " ".join(contents(messages[2:]))
+    body = original.split("</summary>")[1].split("</details>")[0].strip()
+    assert "原文 Original" in original and body != to_simplified_mainland(body)  # the documents' own words
+    assert to_simplified_mainland(body) in shown  # the same sentences, one click away
+
+
+def test_the_answer_shows_its_short_answer_first():
+    citation = Citation("p1", "doc", "doc", (), "港口於2019年重新開放。", 0, 13)
+    quote = Quote("p1", 1, citation.text, 0, 13)
+    question, text = "港口在哪一年重新開放？", "港口於2019年重新開放。 [1]"
+    answer = Answer(question, text, False, (citation,), (quote,), "zh-Hant", short="2019年")
+    shown = render.answer_markdown(answer)
+    assert shown.index("**2019年**") < shown.index("港口")
+    assert "**" not in render.answer_markdown(replace(answer, short=None))

@@ -378,7 +378,7 @@ def _answer_messages(answer: Answer, *, several: bool, limit: int) -> list[gr.Ch
         messages.append(
             gr.ChatMessage(
                 role="assistant",
-                content=render.source_markdown(citation, answer.quotes),
+                content=render.source_markdown(citation, answer.quotes, answer.script),
                 # sources holding an answering sentence open, the others start folded
                 metadata={"title": title(n, citation)}
                 if any(q.citation_id == citation.id for q in answer.quotes)

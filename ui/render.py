@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from corpus.model import SECTION_SEPARATOR
 from corpus.parsing import CONTROL_CHARACTERS, INVISIBLE_CHARACTERS
 from qa.model import Answer, Citation, PassageContext, Quote, Section
+from qa.reader_script import converter
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>$])")
 _INVISIBLE = re.compile(f"[{CONTROL_CHARACTERS}{INVISIBLE_CHARACTERS}]")
@@ -34,8 +35,9 @@ def html_text(text: str) -> str:
     return html.escape(plain(text)).replace("\n", "<br>")
 
 
-def _highlighted(citation: Citation, quotes: Iterable[Quote]) -> str:
-    """The passage with each quoted sentence wrapped in ``<mark>``; text escaped for Markdown."""
+def _highlighted(citation: Citation, quotes: Iterable[Quote], shown: Callable[[str], str] = str) -> str:
+    """The passage with each quoted sentence wrapped in ``<mark>``; text escaped for Markdown and
+    each piece passed through ``shown`` (e.g. into the reader's script) first."""
     spans = sorted(
         (max(q.start, citation.start) - citation.start, min(q.end, citation.end) - citation.start)
         for q in quotes
@@ -45,10 +47,10 @@ def _highlighted(citation: Citation, quotes: Iterable[Quote]) -> str:
     for start, end in spans:
         if start < pos:
             continue
-        out.append(markdown_text(citation.text[pos:start]))
-        out.append(f"<mark>{markdown_text(citation.text[start:end])}</mark>")
+        out.append(markdown_text(shown(citation.text[pos:start])))
+        out.append(f"<mark>{markdown_text(shown(citation.text[start:end]))}</mark>")
         pos = end
-    out.append(markdown_text(citation.text[pos:]))
+    out.append(markdown_text(shown(citation.text[pos:])))
     return "".join(out)
 
 
@@ -60,14 +62,21 @@ def source_title(marker: int, citation: Citation, *, document: bool = False) -> 
     return f"\\[{marker}\\] {markdown_text(where)} · {citation.id}"
 
 
-def source_markdown(citation: Citation, quotes: Sequence[Quote]) -> str:
-    """A cited passage for the chat: the text, the answering sentence marked, and its id."""
-    return f"{_highlighted(citation, quotes)}\n\n`{citation.id}`"
+def source_markdown(citation: Citation, quotes: Sequence[Quote], script: str = "") -> str:
+    """A cited passage for the chat: the text (in ``script``, an answer's reader script, see
+    ``qa.reader_script``), the answering sentence marked, and its id."""
+    return f"{_highlighted(citation, quotes, converter(script))}\n\n`{citation.id}`"
 
 
 def answer_markdown(answer: Answer, note: str = "") -> str:
-    """The short answer with its ``[n]`` markers, escaped; ``note`` (already Markdown) follows."""
-    text = markdown_text(answer.text)
+    """The fact first in bold when there is one (``answer.short``), then the answering sentences with
+    their ``[n]`` markers as the reader is shown them (in the reader's script, the documents' own
+    words a click away), escaped; ``note`` (already Markdown) follows."""
+    text = markdown_text(answer.display_text)
+    if answer.short:
+        text = f"**{markdown_text(answer.short)}**\n\n{text}"
+    if answer.script:  # shown in the reader's script: one click opens the documents' own words
+        text += f"\n\n<details><summary>原文 Original</summary>\n\n{markdown_text(answer.text)}\n\n</details>"
     return f"{text}\n\n{note}" if note else text
 
 
