@@ -17,7 +17,8 @@ from corpus.parsing import CONTROL_CHARACTERS, INVISIBLE_CHARACTERS, SURROGATES
 from index.chunking import ChunkSplitter, Passage
 from index.embedders import BUNDLED_EMBEDDERS, Embedder, load_embedder
 from index.embedding_cache import EmbeddingCache, ProgressCallback
-from index.store import IndexBuilder, load_or_build
+from index.locations import open_store
+from index.store import IndexBuilder
 from index.tokenize import normalize_for_search
 from qa.abstention import (
     DocumentTerms,
@@ -128,8 +129,14 @@ class Assistant:
             ],
         )
         with terminal_progress(self.settings.progress if progress is None else False) as bar:
-            self.index, self.index_built = load_or_build(
-                self.documents, builder, cache / "indexes" if cache else None, rebuild=rebuild, progress=progress or bar
+            self.index, self.index_built = open_store(
+                self.settings.store,
+                self.documents,
+                builder,
+                cache,
+                scope=f"collection:{self.collection.name}" if self.collection else None,
+                rebuild=rebuild,
+                progress=progress or bar,
             )
         self._documents = {d.id: d for d in self.documents}
         self._dense = [

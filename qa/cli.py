@@ -64,6 +64,13 @@ def _common(*, nested: bool = False) -> argparse.ArgumentParser:
         help="comma-separated embedders: e5, use, st:<sentence-transformers model or path> (default: e5,use)",
         **keep,
     )
+    common.add_argument(
+        "--store",
+        metavar="STORE",
+        help="where the index lives: faiss (default), milvus or milvus:PATH.db (embedded Milvus Lite), "
+        "milvus://HOST:PORT (a Milvus server; login from PENINSULA_QA_MILVUS_TOKEN)",
+        **keep,
+    )
     common.add_argument("--json", action="store_true", help="print JSON for scripts", **keep)
     return common
 
@@ -135,6 +142,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings = replace(settings, cache_dir=args.cache_dir)
     if args.embedders:
         settings = replace(settings, embedders=tuple(e.strip() for e in args.embedders.split(",") if e.strip()))
+    if getattr(args, "store", None) is not None:
+        settings = replace(settings, store=args.store)
     return settings
 
 
@@ -218,7 +227,9 @@ def _run(args: argparse.Namespace) -> int:
         info = {
             "key": index.key,
             "built_now": assistant.index_built,
-            "directory": str(settings.cache_dir / "indexes" / index.key) if settings.cache_dir else None,
+            "directory": str(settings.cache_dir / "indexes" / index.key)
+            if settings.cache_dir and settings.store == "faiss"
+            else index.manifest.get("store"),
             "documents": index.manifest["documents"],
             "embedders": index.manifest["embedders"],
             "splitter": index.manifest["splitter"],

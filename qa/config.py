@@ -7,6 +7,7 @@ from pathlib import Path
 
 from platformdirs import user_cache_dir
 
+from index.locations import StoreLocation
 from qa.fitted import fusion_weights
 
 APP_NAME = "peninsula-qa"
@@ -91,6 +92,10 @@ class Settings:
     """Longer questions are answered on their first ``max_question_chars`` characters."""
     progress: bool | None = None
     """Show a progress bar while indexing: ``None`` = when stderr is a terminal."""
+    store: str = "faiss"
+    """Where the index lives: ``"faiss"`` (files in ``cache_dir``), ``"milvus"`` or ``"milvus:PATH.db"``
+    (Milvus Lite, embedded) or ``"milvus://HOST:PORT"`` (a Milvus server or cluster); see
+    ``index.locations`` and docs/scaling.md."""
 
     def __post_init__(self) -> None:
         if not self.embedders and not self.fusion_weights:
@@ -107,3 +112,4 @@ class Settings:
             raise ValueError("history_weight must be non-negative")
         if self.max_question_chars < 1:
             raise ValueError("max_question_chars must be at least 1")
+        StoreLocation.parse(self.store)
