@@ -24,6 +24,7 @@ cheap), the lexicon, and the document frequencies of the tokens (for the questio
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -32,6 +33,7 @@ import os
 import tempfile
 import threading
 import warnings
+import weakref
 from collections import Counter
 from collections.abc import Collection, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -228,18 +230,21 @@ class MilvusConnection:
             self.log_dir.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise IndexBuildError(f"{self.where}: its folder cannot be made ({exc})") from None
+        lock = path.parent / f".{path.name}.lock"
+        busy = IndexBuildError(
+            f"{self.where} is open in another process; stop it (another qa serve?), or give another file "
+            "(--store milvus:OTHER.db), or run a Milvus server for several processes"
+        )
         with _SERVERS_LOCK:
             held = _SERVERS[self.uri] > 0
+            if not held and lock.exists() and _locked_elsewhere(lock):
+                raise busy
             try:
                 with _environment(GLOG_log_dir=str(self.log_dir)):  # the engine's logs go there
                     client = pymilvus.MilvusClient(self.uri, timeout=self.timeout)
             except Exception as exc:
-                lock = path.parent / f".{path.name}.lock"
                 if not held and lock.exists() and _locked_elsewhere(lock):
-                    raise IndexBuildError(
-                        f"{self.where} is open in another process; stop it (another qa serve?), or give "
-                        "another file (--store milvus:OTHER.db), or run a Milvus server for several processes"
-                    ) from None
+                    raise busy from None
                 raise IndexBuildError(f"{self.where} cannot be opened ({_reason(exc)})") from None
             _SERVERS[self.uri] += 1
         return client
@@ -255,9 +260,10 @@ class MilvusConnection:
             _SERVERS[self.uri] -= 1
             if _SERVERS[self.uri] <= 0:
                 del _SERVERS[self.uri]
-                from milvus_lite.server_manager import server_manager_instance
+                with contextlib.suppress(Exception):  # also called at exit, when modules may be gone
+                    from milvus_lite.server_manager import server_manager_instance
 
-                server_manager_instance.release_server(self.uri)
+                    server_manager_instance.release_server(self.uri)
 
 
 def _reason(exc: BaseException) -> str:
@@ -272,10 +278,8 @@ def _locked_elsewhere(lock: Path) -> bool:
         with open(lock, "a") as fh:
             fcntl.lockf(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
             fcntl.lockf(fh, fcntl.LOCK_UN)
-    except BlockingIOError:
-        return True
-    except OSError:
-        return False
+    except OSError as exc:
+        return exc.errno in (errno.EAGAIN, errno.EACCES)
     return False
 
 
@@ -366,6 +370,8 @@ class MilvusIndex:
         self._row_of_key = {k: i for i, k in enumerate(keys)}
         self._keys = list(keys)
         self._search_params = {"metric_type": "IP", "params": INDEX_SEARCH_PARAMS[layout.index_type]}
+        self._closer = weakref.finalize(self, connection.close, client)
+        """Closes the connection when the index is dropped (an embedded engine then stops)."""
 
     @property
     def key(self) -> str:
@@ -373,9 +379,7 @@ class MilvusIndex:
 
     def close(self) -> None:
         """Let go of the connection (an embedded store's file is free for other processes after)."""
-        if self.client is not None:
-            self.connection.close(self.client)
-            self.client = None
+        self._closer()
 
     def row(self, passage_id: str) -> int | None:
         return self._row.get(passage_id)
