@@ -1,6 +1,7 @@
 """Where the passage index lives: ``faiss`` (files in the cache directory, the default), ``milvus``
 or ``milvus:PATH`` (Milvus Lite, embedded: one ``.db`` file) or ``milvus://HOST:PORT`` (a Milvus
-server or cluster; its login comes from :data:`MILVUS_TOKEN_VARIABLE`, never the command line)."""
+server or cluster; its login comes from :data:`MILVUS_TOKEN_VARIABLE`, never the command line).
+A Milvus location may end in ``?index=TYPE``, the dense fields' index (FLAT by default: exact)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from pathlib import Path
 from corpus.model import Document
 from index.embedding_cache import ProgressCallback
 from index.errors import IndexBuildError
+from index.milvus_store import EMBEDDED_INDEX_TYPES, INDEX_TYPES
 from index.store import IndexBuilder, PassageStore, load_or_build
 
 MILVUS_TOKEN_VARIABLE = "PENINSULA_QA_MILVUS_TOKEN"
@@ -37,14 +39,22 @@ class StoreLocation:
     kind: str
     path: Path | None = None
     uri: str | None = None
+    index_type: str = "FLAT"
 
-    FORMS = "faiss, milvus, milvus:PATH.db or milvus://HOST:PORT"
+    FORMS = "faiss, milvus, milvus:PATH.db or milvus://HOST:PORT (each milvus form may end in ?index=TYPE)"
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise StoreLocationError(f"a store kind must be one of {KINDS}, got {self.kind!r}")
         if self.kind == "milvus-server" and not self.uri:
             raise StoreLocationError("a Milvus server location needs its address")
+        if self.index_type not in INDEX_TYPES:
+            raise StoreLocationError(f"unknown Milvus index {self.index_type!r}: use one of {', '.join(INDEX_TYPES)}")
+        if self.kind == "milvus-embedded" and self.index_type not in EMBEDDED_INDEX_TYPES:
+            raise StoreLocationError(
+                f"Milvus Lite builds only {', '.join(EMBEDDED_INDEX_TYPES)} indexes, not {self.index_type}; "
+                "HNSW needs a Milvus server (milvus://HOST:PORT?index=HNSW)"
+            )
         if self.path is not None and not _LITE_NAME.fullmatch(self.path.name):
             raise StoreLocationError(
                 f"--store milvus:{self.path}: Milvus Lite needs a file name ending in .db, of letters, digits, "
@@ -62,25 +72,27 @@ class StoreLocation:
             return cls("faiss")
         if value == "milvus":
             return cls("milvus-embedded")
+        index_type = "FLAT"
+        if value.startswith("milvus") and "?" in value:
+            value, _, query = value.rpartition("?")
+            key, equals, index_type = query.partition("=")
+            if key != "index" or not equals:
+                raise StoreLocationError(f"--store {text}: the only option is ?index=TYPE ({', '.join(INDEX_TYPES)})")
+            index_type = index_type.upper()
+        if value == "milvus":
+            return cls("milvus-embedded", index_type=index_type)
         if value.startswith("milvus://"):
             address = value[len("milvus://") :].rstrip("/")
             match = _HOST_PORT.fullmatch(address)
             if match is None or not 0 < int(match.group("port")) < 65536:
                 raise StoreLocationError(f"--store {text}: give a Milvus server as milvus://HOST:PORT (e.g. :19530)")
-            return cls("milvus-server", uri=f"http://{address}")
+            return cls("milvus-server", uri=f"http://{address}", index_type=index_type)
         if value.startswith("milvus:"):
             path = value[len("milvus:") :]
             if not path.strip():
                 raise StoreLocationError(f"--store {text}: give the embedded store's file, milvus:PATH.db")
-            return cls("milvus-embedded", path=Path(path).expanduser())
+            return cls("milvus-embedded", path=Path(path).expanduser(), index_type=index_type)
         raise StoreLocationError(f"unknown store {text!r}: use {cls.FORMS}")
-
-    def describe(self) -> str:
-        if self.kind == "faiss":
-            return "faiss"
-        if self.kind == "milvus-server":
-            return f"milvus://{self.uri.removeprefix('http://')}" if self.uri else "milvus"
-        return f"milvus:{self.path}" if self.path is not None else "milvus"
 
 
 def open_store(
@@ -117,5 +129,12 @@ def open_store(
         connection = MilvusConnection(str(path), log_dir=(cache_dir / "milvus-logs") if cache_dir else None)
     scope = scope or "documents:" + "\x1f".join(sorted(d.id for d in documents))
     return open_milvus_index(
-        connection, documents, builder, scope=scope, rebuild=rebuild, progress=progress, cache_dir=cache_dir
+        connection,
+        documents,
+        builder,
+        scope=scope,
+        index_type=location.index_type,
+        rebuild=rebuild,
+        progress=progress,
+        cache_dir=cache_dir,
     )

@@ -135,6 +135,16 @@ def token_dimension(token: Hashable) -> int:
     return int.from_bytes(digest, "little") % (2**32 - 1)
 
 
+def sparse_row(vector: Mapping[int, float]) -> Any:
+    """A sparse vector as a one-row SciPy matrix, which pymilvus packs ~10× faster than a dict."""
+    from scipy.sparse import csr_array
+
+    indices = np.fromiter(vector.keys(), dtype=np.int64, count=len(vector))
+    values = np.fromiter(vector.values(), dtype=np.float32, count=len(vector))
+    order = np.argsort(indices)
+    return csr_array((values[order], indices[order], [0, len(vector)]), shape=(1, 2**32 - 1))
+
+
 class Bm25Weights:
     """BM25 split between a row and a question, so that their inner product is the score
     ``bm25s.BM25(k1, b)`` (Lucene variant) gives::
@@ -749,12 +759,12 @@ class _Writer:
         left out (they score zero for every question)."""
         doc_id = rows.document.id
         passage_rows = [
-            {"pk": key, "doc_id": doc_id, "bm25": vector}
+            {"pk": key, "doc_id": doc_id, "bm25": sparse_row(vector)}
             for key, tokens in zip(rows.keys, rows.lexical_tokens, strict=True)
             if (vector := lexical.row(tokens, lengths["passages"]))
         ]
         sentence_rows = [
-            {"pk": f"{rows.keys[i]}:{a}", "passage": rows.keys[i], "doc_id": doc_id, "bm25": vector}
+            {"pk": f"{rows.keys[i]}:{a}", "passage": rows.keys[i], "doc_id": doc_id, "bm25": sparse_row(vector)}
             for (i, a, _), tokens in zip(rows.sentences, rows.sentence_tokens, strict=True)
             if (vector := sentence_lexical.row(tokens, lengths["sentences"]))
         ]

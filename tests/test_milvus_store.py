@@ -7,6 +7,7 @@ pymilvus or milvus-lite fails these tests rather than skipping them."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -180,6 +181,44 @@ def test_adding_and_removing_a_document_writes_only_its_rows_and_scores_as_a_fre
         )
 
 
+KILLED_MIDWAY = """
+import sys, time
+from conftest import FakeHashEmbedder
+from corpus import DocumentLoader, load_default_document
+from index import milvus_store
+from index.chunking import ChunkSplitter
+from index.store import IndexBuilder
+
+def stall(self, rows, *args, **kwargs):
+    if rows.document.id == "budget":
+        print("vectors written", flush=True)
+        time.sleep(600)
+    return real(self, rows, *args, **kwargs)
+
+real, milvus_store._Writer.write_lexical = milvus_store._Writer.write_lexical, stall
+embedder = FakeHashEmbedder()
+builder = IndexBuilder(ChunkSplitter(300, 50), [embedder], dictionary=False, sentence_embedders=[embedder.name])
+documents = [load_default_document(), DocumentLoader().load(sys.argv[2])]
+milvus_store.open_milvus_index(milvus_store.MilvusConnection(sys.argv[1]), documents, builder, scope="collection:notes")
+"""
+
+
+def wait_until_no_engine_serves(db: Path, timeout: float = 20) -> None:
+    """Milvus Lite's engine stops once its parent is gone; wait for that before opening the file again."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        serving = False
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                serving = serving or str(db).encode() in cmdline.read_bytes()
+            except OSError:
+                continue
+        if not serving:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"a Milvus Lite engine still serves {db}")
+
+
 def test_a_document_half_written_by_a_process_that_died_is_written_again(
     chapter, budget, tmp_path, opened, monkeypatch
 ):
@@ -188,7 +227,7 @@ def test_a_document_half_written_by_a_process_that_died_is_written_again(
     embedder = FakeHashEmbedder()
     builder = builder_of(embedder)
     db = tmp_path / "m" / "store.db"
-    opened([chapter], builder, db, scope="collection:notes")
+    first, _ = opened([chapter], builder, db, scope="collection:notes")
     real_write = milvus_store._Writer.write_lexical
 
     def die_midway(self, rows, *args, **kwargs):
@@ -209,10 +248,20 @@ def test_a_document_half_written_by_a_process_that_died_is_written_again(
     assert_same_ranking(fresh.search_lexical("研究預算", 100), before.search_lexical("研究預算", 100), tolerance=1e-6)
     assert len(before.search_dense(embedder.name, vector, 100)) == len(before.passages)
 
-    with pytest.raises(KeyboardInterrupt):
-        monkeypatch.setattr(milvus_store._Writer, "write_lexical", die_midway)
-        opened([chapter, budget], builder, db, scope="collection:notes")
-    monkeypatch.setattr(milvus_store._Writer, "write_lexical", real_write)
+    first.close()
+    before.close()  # the file is free: another process adds the document, and is killed midway
+    killed = subprocess.Popen(
+        [sys.executable, "-W", "ignore", "-c", KILLED_MIDWAY, str(db), str(budget.source)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ, PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'tests'}"),
+    )
+    try:
+        assert killed.stdout.readline().strip() == "vectors written"
+    finally:
+        killed.kill()
+        killed.wait()
+    wait_until_no_engine_serves(db)
     whole, written = opened([chapter, budget], builder, db, scope="collection:notes")  # or with the whole document
     assert written
     faiss, _ = load_or_build([chapter, budget], builder, None)
@@ -313,6 +362,9 @@ def test_an_unreachable_server_and_bad_locations_are_one_line_of_error(chapter, 
         ("milvus:/tmp/" + "x" * 40 + ".db", "at most 36 characters"),
         ("milvus://db.example.org", "milvus://HOST:PORT"),
         ("milvus://db.example.org:99999", "milvus://HOST:PORT"),
+        ("milvus:/tmp/store.db?index=HNSW", "Milvus Lite builds only FLAT, IVF_FLAT, AUTOINDEX"),
+        ("milvus://db.example.org:19530?index=DISKANN", "unknown Milvus index 'DISKANN'"),
+        ("milvus://db.example.org:19530?nprobe=3", r"the only option is \?index=TYPE"),
     ]:
         with pytest.raises(StoreLocationError, match=message):
             StoreLocation.parse(bad)
@@ -323,12 +375,11 @@ def test_an_unreachable_server_and_bad_locations_are_one_line_of_error(chapter, 
         Settings(store="qdrant")
     assert Settings().store == "faiss" and StoreLocation.parse("milvus").path is None
     assert StoreLocation.parse("milvus://[::1]:19530").uri == "http://[::1]:19530"
+    assert StoreLocation.parse("milvus://db:19530?index=hnsw").index_type == "HNSW"
     code = main(["ask", "川金會在哪一天舉行？", "--store", "qdrant"])
     err = capsys.readouterr().err
-    assert (
-        code == 1
-        and err == "qa: error: unknown store 'qdrant': use faiss, milvus, milvus:PATH.db or milvus://HOST:PORT\n"
-    )
+    assert code == 1 and err.startswith("qa: error: unknown store 'qdrant': use faiss, milvus, milvus:PATH.db or")
+    assert err.count("\n") == 1
     monkeypatch.setenv("PENINSULA_QA_MILVUS_TOKEN", "reader:secret")
     code = main(
         [
