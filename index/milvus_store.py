@@ -700,15 +700,38 @@ class _Writer:
         for i in range(0, len(rows), BATCH_ROWS):
             self.call(f"writing {name}", "upsert" if upsert else "insert", name, list(rows[i : i + BATCH_ROWS]))
 
-    def write_vectors(self, rows: _Rows, builder: IndexBuilder, progress: ProgressCallback | None) -> None:
-        """Embed (through the embedding cache) and write one document's passage and sentence vectors."""
-        document = rows.document
-        texts = [embedding_text(p, document, builder.header) for p in rows.passages]
-        vectors = {
-            e.name: builder.embedding_cache.embed(e, texts, progress)
+    def embed(
+        self, new: Sequence[_Rows], builder: IndexBuilder, progress: ProgressCallback | None
+    ) -> dict[str, tuple[dict[str, np.ndarray], dict[str, np.ndarray]]]:
+        """Document id -> its passages' and its sentences' vectors per embedder: one call of the
+        embedding cache per embedder for all the new documents (each call reads the cache file)."""
+        passage_texts = [embedding_text(p, r.document, builder.header) for r in new for p in r.passages]
+        sentence_texts = [
+            embedding_text(r.passages[i], r.document, builder.header, _span(r.passages[i], a, b))
+            for r in new
+            for i, a, b in r.sentences
+        ]
+        passages = {e.name: builder.embedding_cache.embed(e, passage_texts, progress) for e in builder.embedders}
+        sentences = {
+            e.name: builder.embedding_cache.embed(e, sentence_texts, progress)
             for e in builder.embedders
-            if e.name in self.layout.dense
+            if e.name in self.layout.sentence_dense
         }
+        out: dict[str, tuple[dict[str, np.ndarray], dict[str, np.ndarray]]] = {}
+        p = q = 0
+        for r in new:
+            out[r.document.id] = (
+                {name: v[p : p + len(r.passages)] for name, v in passages.items()},
+                {name: v[q : q + len(r.sentences)] for name, v in sentences.items()},
+            )
+            p, q = p + len(r.passages), q + len(r.sentences)
+        return out
+
+    def write_vectors(
+        self, rows: _Rows, vectors: Mapping[str, np.ndarray], sentence_vectors: Mapping[str, np.ndarray]
+    ) -> None:
+        """Write one document's passage and sentence vectors (from :meth:`embed`)."""
+        document = rows.document
         self.insert(
             self.layout.passages,
             [
@@ -722,15 +745,6 @@ class _Writer:
         )
         if not self.layout.sentence_dense or not rows.sentences:
             return
-        sentence_texts = [
-            embedding_text(rows.passages[i], document, builder.header, _span(rows.passages[i], a, b))
-            for i, a, b in rows.sentences
-        ]
-        sentence_vectors = {
-            e.name: builder.embedding_cache.embed(e, sentence_texts, progress)
-            for e in builder.embedders
-            if e.name in self.layout.sentence_dense
-        }
         self.insert(
             self.layout.sentences,
             [
@@ -938,11 +952,12 @@ def _bring_up_to_date(
         refresh = [r for r in all_rows if r.document.id in complete]
     else:
         lengths, refresh = written_lengths, []
+    vectors = writer.embed(new, builder, progress)  # before anything is written: embedding takes longest
     writer.put(LENGTHS_ROW, WRITING, lengths)
     for rows in new:
         writer.put(rows.document.id, WRITING, {"key": document_key(rows.document)})
         writer.delete([rows.document.id])
-        writer.write_vectors(rows, builder, progress)
+        writer.write_vectors(rows, *vectors[rows.document.id])
         writer.write_lexical(rows, lexical, sentence_lexical, lengths, upsert=False)
     for rows in refresh:  # the mean length moved: every BM25 row against the new one
         writer.write_lexical(rows, lexical, sentence_lexical, lengths, upsert=True)

@@ -21,7 +21,7 @@ from corpus import DocumentLoader
 from index.chunking import ChunkSplitter
 from index.errors import IndexBuildError, MissingPackageError
 from index.locations import StoreLocation, StoreLocationError, open_store
-from index.store import IndexBuilder, load_or_build
+from index.store import IndexBuilder, PassageStore, load_or_build
 
 ROOT = Path(__file__).resolve().parents[1]
 EXTRA = 'pip install "peninsula-qa[milvus]"'
@@ -117,6 +117,7 @@ def test_every_search_matches_the_faiss_store(chapter, budget, tmp_path, opened)
     faiss, _ = load_or_build([chapter, budget], builder, None)
     milvus, written = opened([chapter, budget], builder, tmp_path / "m" / "store.db")
     assert written and [p.id for p in milvus.passages] == [p.id for p in faiss.passages]
+    assert isinstance(milvus, PassageStore)
     assert milvus.dense.keys() == faiss.dense.keys() and milvus.sentence_dense.keys() == faiss.sentence_dense.keys()
     assert_same_store(faiss, milvus, embedder, [None, [budget.id], [chapter.id], [chapter.id, budget.id]])
     assert milvus.search_lexical("川金會", 5, doc_ids=["no-such-document"]) == []
@@ -519,3 +520,22 @@ def test_the_real_pipeline_gives_the_same_passages_and_answers_on_milvus(
     by_milvus = json.loads(capsys.readouterr().out)
     assert by_milvus["text"] == by_faiss["text"] and not by_milvus["abstained"]
     assert [c["id"] for c in by_milvus["citations"]] == [c["id"] for c in by_faiss["citations"]]
+
+
+def test_every_command_takes_the_store_option():
+    from qa.cli import _parser, _settings
+
+    for argv in (
+        ["ask", "q"],
+        ["search", "q"],
+        ["cite", "p1234567"],
+        ["index"],
+        ["index", "add", "a.md"],
+        ["index", "remove", "a"],
+        ["index", "list"],
+        ["serve"],
+        ["eval", "q.jsonl"],
+    ):
+        args = _parser().parse_args([*argv, "--store", "milvus:/tmp/m.db"])
+        assert _settings(args).store == "milvus:/tmp/m.db", argv
+        assert _settings(_parser().parse_args(argv)).store == "faiss", argv
