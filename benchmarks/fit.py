@@ -35,20 +35,14 @@ from report import publish  # noqa: E402
 
 from qa import Assistant, Settings  # noqa: E402
 from qa.answering import SENTENCE_FEATURES, SIMILARITIES, answer_candidates, sentence_features  # noqa: E402
-from qa.config import default_cache_dir  # noqa: E402
+from qa.config import RankingSettings, default_cache_dir  # noqa: E402
 from qa.evaluation import DrcdQuestion, load_drcd, normalize  # noqa: E402
 from qa.fitted import MODELS, LinearModel  # noqa: E402
+from qa.fusion import RankFuser, ScoreFuser  # noqa: E402
 from qa.language import AnalyzedQuery  # noqa: E402
-from qa.ranking import FEATURES, MEMBERS  # noqa: E402
+from qa.ranking import FEATURES, MEMBERS, CandidateFeatures  # noqa: E402
 from qa.refusal import REFUSAL_FEATURES, refusal_features  # noqa: E402
-from qa.retrieval import (  # noqa: E402
-    DATES,
-    LEXICAL,
-    SENTENCES,
-    Hit,
-    RankFuser,
-    ScoreFuser,
-)
+from qa.retrieval import DATES, LEXICAL, Hit, Rankings, RetrieverId  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 FOLDS = 5
@@ -78,7 +72,7 @@ class Case:
     assistant: Assistant
     query: AnalyzedQuery
     vectors: dict[str, np.ndarray]
-    rankings: dict[str, list[Hit]]
+    rankings: Rankings
     rows: np.ndarray
     x: np.ndarray
     y: np.ndarray
@@ -95,6 +89,19 @@ def article_folds(path: Path) -> dict[str, int]:
             doc_id = f"drcd-{own}" if isinstance(own, str | int) and str(own).strip() else f"drcd-{a}-{p}"
             out[doc_id] = a % FOLDS
     return out
+
+
+_FEATURES: dict[int, CandidateFeatures] = {}
+
+
+def candidate_features(assistant: Assistant) -> CandidateFeatures:
+    """What the fitted ranking reads of each candidate passage of ``assistant``'s index (made once)."""
+    found = _FEATURES.get(id(assistant))
+    if found is None:
+        adjuster = assistant.pipeline.adjuster
+        texts = [p.content for p in assistant.index.passages]
+        found = _FEATURES[id(assistant)] = CandidateFeatures(texts, adjuster.dates, adjuster.references)
+    return found
 
 
 def positives(assistant: Assistant, question: DrcdQuestion) -> frozenset[int]:
@@ -114,13 +121,14 @@ def collect(name: str, path: Path, settings: Settings, assistants: dict[str, Ass
         assistants[key] = Assistant(documents, settings, embedders=embedders)
     assistant = assistants[key]
     folds = article_folds(path)
-    features = assistant.candidate_features
-    queries = [assistant._query(q.question) for q in questions]
-    vectors = {key: r.embedder.embed_queries([q.expanded_text for q in queries]) for key, r in assistant._dense}
+    features = candidate_features(assistant)
+    pipeline = assistant.pipeline
+    queries = [pipeline.analyzer.run(q.question) for q in questions]
+    vectors = pipeline.retrievers.embed([q.expanded_text for q in queries])
     cases = []
     for i, (question, query) in enumerate(zip(questions, queries, strict=True)):
         own = {k: v[i] for k, v in vectors.items()}
-        rankings, _ = assistant._rankings(query, DEPTH, own)
+        rankings = pipeline.retrievers.run(query, depth=DEPTH, vectors=own, reads=pipeline.ranker.reads).rankings
         rows, x = features.run(query, rankings)
         good = positives(assistant, question)
         labels = np.isin(rows, list(good)).astype(int)
@@ -144,13 +152,13 @@ def logistic(features: Sequence[str], x: np.ndarray, y: np.ndarray) -> LinearMod
     return LinearModel(tuple(features), model.coef_[0], float(model.intercept_[0]), mean, scale)
 
 
-def ranked(model: LinearModel, case: Case, rankings: dict[str, list[Hit]] | None = None) -> list[Hit]:
+def ranked(model: LinearModel, case: Case, rankings: Rankings | None = None) -> list[Hit]:
     """The case's candidates by ``model``, best first, scored by probability (``rankings``: other
     retriever rankings than the case's own, e.g. with its paragraph taken out)."""
     if rankings is None:
         rows, x = case.rows, case.x
     else:
-        rows, x = case.assistant.candidate_features.run(case.query, rankings)
+        rows, x = candidate_features(case.assistant).run(case.query, rankings)
     odds = model.probabilities(x) if len(rows) else np.zeros(0)
     return [Hit(int(rows[i]), float(odds[i])) for i in np.lexsort((rows, -odds))]
 
@@ -172,12 +180,12 @@ def answer_sentences(case: Case, hits: list[Hit]) -> Sentences:
     """The sentences the answer would be chosen from, labelled 1 when from the question's own
     paragraph and holding an answer text."""
     a = case.assistant
-    citations = [a._citation(a.index.passages[h.row], h.score) for h in hits[:ANSWER_PASSAGES]]
+    citations = [a.pipeline.citation(h.row, h.score) for h in hits[:ANSWER_PASSAGES]]
     sentences = answer_candidates(case.query, citations, ANSWER_PASSAGES)
     rows = [h.row for h in hits[:ANSWER_PASSAGES]]
     vectors = {
         key: (case.vectors[key], a.index.sentence_vectors(embedder.name, rows))
-        for key, embedder in zip(a._keys, a.embedders, strict=True)
+        for key, embedder in a.pipeline.retrievers.embedders.items()
         if key in SIMILARITIES
     }
     answers = [normalize(t) for t in case.question.answers]
@@ -193,14 +201,14 @@ def sentence_hit(model: LinearModel, items: Sequence[Sentences]) -> float:
     return sum(bool(len(i.y)) and bool(i.y[int(np.argmax(model.logits(i.x)))]) for i in items) / (len(items) or 1)
 
 
-def without_own_paragraph(case: Case) -> dict[str, list[Hit]]:
+def without_own_paragraph(case: Case) -> Rankings:
     """The case's rankings with every passage of the question's own paragraph taken out."""
     passages = case.assistant.index.passages
     return {m: [h for h in hits if passages[h.row].doc_id != case.question.doc_id] for m, hits in case.rankings.items()}
 
 
-def refusal_example(case: Case, rankings: dict[str, list[Hit]], hits: list[Hit]) -> np.ndarray:
-    return refusal_features(case.query, hits, rankings, case.assistant.candidate_features)
+def refusal_example(case: Case, rankings: Rankings, hits: list[Hit]) -> np.ndarray:
+    return refusal_features(case.query, hits, rankings, candidate_features(case.assistant))
 
 
 GRID = (0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0)
@@ -218,7 +226,7 @@ class FusionCases:
 
     def __init__(self, cases: Sequence[Case], english: bool) -> None:
         prefix = "en: " if english else ""
-        self.keys = [*MEMBERS, DATES]
+        self.keys = [*map(str, MEMBERS), DATES]
 
         def column(key: str) -> int:
             if key == DATES:
@@ -315,7 +323,7 @@ def by_model(model: LinearModel) -> Ranked:
     return ranked
 
 
-def by_member(member: str) -> Ranked:
+def by_member(member: RetrieverId) -> Ranked:
     return lambda case: [h.row for h in case.rankings.get(member, [])]
 
 
@@ -324,11 +332,10 @@ def by_fuser(fuser: RankFuser, adjusted: bool = False) -> Ranked:
     (``qa.retrieval.EvidenceAdjuster`` at its default constants), as the previous default pipeline."""
 
     def ranked(case: Case) -> list[int]:
-        scale = {LEXICAL: case.query.lexical_coverage, LEXICAL + SENTENCES: case.query.lexical_coverage}
-        fused = fuser.run(case.rankings, case.query.language, scale)
+        fused = fuser.run(case.query, case.rankings)
         if adjusted:
-            dates = fuser.weights.get(case.query.language, {}).get(DATES, 0.0)
-            fused = case.assistant._evidence.run(case.query, fused, date_weight=dates)
+            dates = fuser.weights.dates(case.query.language)
+            fused = case.assistant.pipeline.adjuster.run(case.query, fused, date_weight=dates)
         return [h.row for h in fused]
 
     return ranked
@@ -337,8 +344,8 @@ def by_fuser(fuser: RankFuser, adjusted: bool = False) -> Ranked:
 def report(sets: dict[str, Path], cache_dir: Path | None, models: Path | None) -> list[str]:
     """Fit on ``sets``, cross-validated by article; the report's Markdown lines. The models fitted on
     every fold are written to ``models`` when given."""
-    every = {lang: dict.fromkeys(MEMBERS, 1.0) for lang in ("zh-Hant", "zh-Hans", "en")}
-    settings = Settings(cache_dir=cache_dir, progress=False, fusion="score", fusion_weights=every)
+    every = {lang: dict.fromkeys(map(str, MEMBERS), 1.0) for lang in ("zh-Hant", "zh-Hans", "en")}
+    settings = Settings(cache_dir=cache_dir, progress=False, ranking=RankingSettings(fusion="score", weights=every))
     t0 = time.perf_counter()
     assistants: dict[str, Assistant] = {}
     cases = [case for name, path in sets.items() for case in collect(name, path, settings, assistants)]

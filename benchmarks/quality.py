@@ -33,7 +33,7 @@ from reference import HAND_TUNED_WEIGHTS, ReferencePipeline  # noqa: E402
 from report import publish  # noqa: E402
 
 from qa import Assistant, Settings  # noqa: E402
-from qa.config import SPECIFIC_CHECKS, default_cache_dir  # noqa: E402
+from qa.config import SpecificCheck, default_cache_dir  # noqa: E402
 from qa.evaluation import (  # noqa: E402
     DrcdEvaluator,
     EvalQuestion,
@@ -45,8 +45,9 @@ from qa.evaluation import (  # noqa: E402
     load_questions,
     sample_questions,
 )
+from qa.fusion import RankFuser  # noqa: E402
 from qa.language import analyze  # noqa: E402
-from qa.retrieval import DATES, LEXICAL, RankFuser  # noqa: E402
+from qa.retrieval import DATES, LEXICAL, RetrieverId  # noqa: E402
 
 EVAL = ROOT.parent / "shared" / "eval"
 LANGS = ("zh-Hant", "zh-Hans", "en")
@@ -87,46 +88,53 @@ def dev_references(questions: Sequence[EvalQuestion]) -> list[str]:
         rank_table(
             "reference: splitter 500/50 + e5 + flat FAISS",
             questions,
-            lambda q: [reference.chunks[h.row] for h in rankings[q.id]["e5"]],
+            lambda q: [reference.chunks[h.row] for h in rankings[q.id][RetrieverId("e5")]],
         ),
         rank_table(
             "reference: same chunks, RRF of e5 + USE + bigram BM25",
             questions,
-            lambda q: [
-                reference.chunks[h.row] for h in reference.fuser.run(rankings[q.id], analyze(q.question).language)
-            ],
+            lambda q: [reference.chunks[h.row] for h in reference.fuser.run(analyze(q.question), rankings[q.id])],
         ),
     ]
 
 
+def ranking(settings: Settings, **changes: object) -> Settings:
+    """``settings`` with some ranking settings changed."""
+    return replace(settings, ranking=replace(settings.ranking, **changes))
+
+
+def refusal(settings: Settings, **changes: object) -> Settings:
+    """``settings`` with some refusal settings changed."""
+    return replace(settings, refusal=replace(settings.refusal, **changes))
+
+
 def ablations(settings: Settings) -> list[tuple[str, Settings]]:
     """The default pipeline with each of its parts switched off or replaced in turn."""
-    undated = {lang: {**table, DATES: 0.0} for lang, table in settings.fusion_weights.items()}
+    undated = {lang: {**table, DATES: 0.0} for lang, table in settings.fusion_weights().items()}
+    logistic = ranking(settings, fusion="logistic")
     return [
         (
             "hand-tuned fusion weights instead of the fitted ones (the previous default)",
-            replace(settings, fusion_weights=HAND_TUNED_WEIGHTS),
+            ranking(settings, weights=HAND_TUNED_WEIGHTS),
         ),
-        ("logistic ranking instead of the fitted score fusion", replace(settings, fusion="logistic")),
-        ("logistic ranking with the fitted refusal", replace(settings, fusion="logistic", refuse_unsupported=True)),
+        ("logistic ranking instead of the fitted score fusion", logistic),
+        ("logistic ranking with the fitted refusal", refusal(logistic, unsupported=True)),
         (
             "unweighted RRF of the six retrievers, no adjustments",
-            replace(
-                settings, fusion="rrf", fusion_weights={}, date_weight=0.0, reference_penalty=0.0, source_boost=0.0
-            ),
+            ranking(settings, fusion="rrf", weights={}, date_weight=0.0, reference_penalty=0.0, source_boost=0.0),
         ),
-        ("without date matching", replace(settings, fusion_weights=undated)),
-        ("without reference weighting", replace(settings, reference_penalty=0.0, source_boost=0.0)),
-        ("without coverage-weighted BM25 (English)", replace(settings, weigh_lexical_by_coverage=False)),
+        ("without date matching", ranking(settings, weights=undated)),
+        ("without reference weighting", ranking(settings, reference_penalty=0.0, source_boost=0.0)),
+        ("without coverage-weighted BM25 (English)", ranking(settings, weigh_lexical_by_coverage=False)),
         *(
             (
-                f"without the {check} check",
-                replace(settings, specific_checks=tuple(c for c in SPECIFIC_CHECKS if c != check)),
+                f"without the {check.value} check",
+                refusal(settings, specific_checks=tuple(c for c in SpecificCheck if c != check)),
             )
-            for check in SPECIFIC_CHECKS
+            for check in SpecificCheck
         ),
-        ("without any missing-specifics check", replace(settings, refuse_missing_specifics=False)),
-        ("without the USE floor for off-topic questions", replace(settings, abstain_floor={})),
+        ("without any missing-specifics check", refusal(settings, specific_checks=())),
+        ("without the USE floor for off-topic questions", refusal(settings, floors={})),
     ]
 
 
@@ -167,7 +175,7 @@ def dev_section(questions: list[EvalQuestion], settings: Settings, history: bool
         report = QuestionSetEvaluator(_WithHistory(assistant, questions), k=10).run(questions)
     else:
         report = QuestionSetEvaluator(assistant, k=10).run(questions)
-    lenient = Assistant(settings=replace(settings, refuse_missing_specifics=False), embedders=assistant.embedders)
+    lenient = Assistant(settings=refusal(settings, specific_checks=()), embedders=assistant.embedders)
     refusals = [
         ("default", report),
         ("without refusing missing specifics", QuestionSetEvaluator(lenient, k=10).run(questions)),
@@ -231,12 +239,14 @@ def drcd_section(settings: Settings, sample: int, seed: int) -> str:
     chosen = sample_questions(questions, sample, seed)
     members: dict[str, list[int | None]] = {}
     for q in chosen:
-        rankings, _ = assistant._rankings(assistant._query(q.question), 10)
-        rankings["RRF of BM25 + USE, unweighted"] = RankFuser(k=60).run(
-            {LEXICAL: rankings[LEXICAL], "use": rankings["use"]}, "zh-Hant"
-        )
+        pipeline = assistant.pipeline
+        query = pipeline.analyzer.run(q.question)
+        found = pipeline.retrievers.run(query, depth=10, reads=pipeline.ranker.reads).rankings
+        bm25, use = RetrieverId(LEXICAL), RetrieverId("use")
+        rankings = {str(rid): hits for rid, hits in found.items()}
+        rankings["RRF of BM25 + USE, unweighted"] = RankFuser(k=60).run(query, {bm25: found[bm25], use: found[use]})
         for name, hits in rankings.items():
-            citations = [assistant._citation(assistant.index.passages[h.row]) for h in hits[:10]]
+            citations = [pipeline.citation(h.row) for h in hits[:10]]
             members.setdefault(name, []).append(drcd_hit_rank(q, citations))
 
     def row(name: str, ranks: list[int | None]) -> str:

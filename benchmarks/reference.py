@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from corpus import load_default_document
 from index.embedders import E5Embedder, USEEmbedder
 from index.lexical import LexicalIndex
+from qa.fusion import RankFuser
 from qa.language import analyze
-from qa.retrieval import LEXICAL, Hit, RankFuser
+from qa.retrieval import LEXICAL, Hit, Rankings, RetrieverId
 
 
 class ReferencePipeline:
@@ -38,21 +39,21 @@ class ReferencePipeline:
         self.build_s = time.perf_counter() - t
         self.fuser = RankFuser(k=60)
 
-    def rankings(self, question: str) -> dict[str, list[Hit]]:
-        """Each member's hits (chunk rows): ``"e5"``, ``"use"`` and ``"bm25"``."""
+    def rankings(self, question: str) -> Rankings:
+        """Each member's hits (chunk rows): e5, USE and BM25."""
         query = analyze(question)
-        out: dict[str, list[Hit]] = {}
+        out: Rankings = {}
         for name, e in self.embedders.items():
             s, r = self.dense[name].search(e.embed_queries([query.search_text]), self.depth)
-            out[name] = [Hit(int(i), float(x)) for i, x in zip(r[0], s[0], strict=True)]
+            out[RetrieverId(name)] = [Hit(int(i), float(x)) for i, x in zip(r[0], s[0], strict=True)]
         scores = self.bm25.scores(query.search_text)
         top = scores.argsort()[::-1][: self.depth]
-        out[LEXICAL] = [Hit(int(i), float(scores[i])) for i in top if scores[i] > 0]
+        out[RetrieverId(LEXICAL)] = [Hit(int(i), float(scores[i])) for i in top if scores[i] > 0]
         return out
 
     def fused(self, question: str) -> list[Hit]:
         """The members' hits fused with unweighted RRF."""
-        return self.fuser.run(self.rankings(question), analyze(question).language)
+        return self.fuser.run(analyze(question), self.rankings(question))
 
 
 HAND_TUNED_WEIGHTS: dict[str, dict[str, float]] = {

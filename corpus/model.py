@@ -98,13 +98,6 @@ class Document:
             end -= 1
         return start, end
 
-    def footnote(self, number: int) -> Block | None:
-        """The footnote block with this number, if the document has one."""
-        for block in self.blocks:
-            if block.kind is BlockKind.FOOTNOTE and block.footnote_number == number:
-                return block
-        return None
-
     def blocks_in(self, start: int, end: int) -> list[Block]:
         """Blocks that overlap the span ``[start, end)`` of ``text``."""
         ends = self._block_ends

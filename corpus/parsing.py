@@ -18,6 +18,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from corpus.characters import CJK_TEXT
 from corpus.model import Block, BlockKind, Document, SectionPath
 
 SUPERSCRIPT_DIGITS = "⁰¹²³⁴⁵⁶⁷⁸⁹"
@@ -58,9 +59,8 @@ SURROGATES = "\ud800-\udfff"
 encoded (a character class body)."""
 
 _SPACE_RUN = re.compile(r"[^\S\n]+")
-_CJK = "\u3000-\u9fff\uf900-\uffef"
-_CJK_DIGIT_SPACE = re.compile(rf"(?<=[{_CJK}]) (?=[0-9])|(?<=[0-9]) (?=[{_CJK}])")
-_CJK_GAP = re.compile(rf"(?<=[{_CJK}])\s+(?=[{_CJK}])")
+_CJK_DIGIT_SPACE = re.compile(rf"(?<=[{CJK_TEXT}]) (?=[0-9])|(?<=[0-9]) (?=[{CJK_TEXT}])")
+_CJK_GAP = re.compile(rf"(?<=[{CJK_TEXT}])\s+(?=[{CJK_TEXT}])")
 
 
 def normalize_spacing(text: str) -> str:

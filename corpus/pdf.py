@@ -140,6 +140,79 @@ def _margins(body: list[_Line]) -> dict[int, tuple[float, float]]:
     }
 
 
+def read_structure(data: bytes, source: str) -> tuple[list[tuple[int, str, int]], str | None, int]:
+    """Outline entries ``(level, title, page)``, the metadata title and the page count (pypdf)."""
+    import pypdf
+    from pypdf.errors import FileNotDecryptedError, PdfReadError
+
+    try:
+        reader = pypdf.PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise FileNotDecryptedError("a password is needed")
+        page_count = len(reader.pages)
+    except (FileNotDecryptedError, NotImplementedError) as exc:
+        raise DocumentError(
+            f"{source}: the PDF is encrypted and needs a password ({exc}); save an unprotected copy and load that"
+        ) from None
+    except Exception as exc:  # a damaged file can fail anywhere inside the library
+        raise DocumentError(f"{source}: not a readable PDF ({type(exc).__name__}: {exc})") from None
+    if page_count == 0:
+        raise DocumentError(f"{source}: the PDF has no pages")
+
+    entries: list[tuple[int, str, int]] = []
+
+    def walk(nodes: list[Any], level: int) -> None:
+        for node in nodes:
+            if isinstance(node, list):
+                walk(node, level + 1)
+                continue
+            page = reader.get_destination_page_number(node)
+            title = normalize_spacing(str(node.title or ""))
+            if title and page is not None and page >= 0:
+                entries.append((level, title, page + 1))
+
+    try:
+        walk(reader.outline, 1)
+    except (PdfReadError, KeyError, TypeError, ValueError, AttributeError):
+        entries = []  # a broken outline is ignored: headings then come from font sizes
+    try:
+        raw_title = reader.metadata.title if reader.metadata else None
+    except (PdfReadError, KeyError, TypeError, ValueError):
+        raw_title = None
+    title = normalize_spacing(str(raw_title or ""))
+    return entries, (title if title and not _JUNK_TITLES.match(title) else None), page_count
+
+
+def read_lines(data: bytes, source: str) -> list[_Line]:
+    """Every text line of every page, in reading order (pdfplumber)."""
+    import pdfplumber
+
+    lines: list[_Line] = []
+    glyphs = unmapped = 0
+    try:
+        with pdfplumber.open(io.BytesIO(data), password="") as pdf:
+            for number, page in enumerate(pdf.pages, start=1):
+                text_page = page.dedupe_chars() if _has_doubled_chars(page.chars) else page
+                for raw in text_page.extract_text_lines(return_chars=True, strip=True):
+                    sizes = [c["size"] for c in raw["chars"] if c["text"].strip()]
+                    glyphs += len(sizes)
+                    unmapped += len(_UNMAPPED_GLYPH.findall(raw["text"]))
+                    text = _clean_line(raw["text"])
+                    if not text or not sizes:
+                        continue
+                    size = round(statistics.median(sizes) * 2) / 2
+                    lines.append(_Line(number, text, size, raw["x0"], raw["x1"], raw["top"], raw["bottom"]))
+                page.close()
+    except Exception as exc:  # a damaged file can fail anywhere inside the library
+        raise DocumentError(f"{source}: not a readable PDF ({type(exc).__name__}: {exc})") from None
+    if glyphs and unmapped * 5 > glyphs:
+        raise DocumentError(
+            f"{source}: its fonts do not say which characters they draw, so no text can be extracted; "
+            "run OCR first (e.g. ocrmypdf --force-ocr in.pdf out.pdf) and load the result"
+        )
+    return lines
+
+
 class PdfReader:
     """Read the text layer of a PDF (not scanned images: those need OCR first).
 
@@ -157,8 +230,8 @@ class PdfReader:
         if b"%PDF-" not in data[:1024]:
             raise DocumentError(f"{source}: not a PDF file (it does not start with %PDF-)")
         with _quiet_libraries():
-            outline, meta_title, page_count = self._structure(data, source)
-            lines = self._drop_running_lines(self._lines(data, source), page_count)
+            outline, meta_title, page_count = read_structure(data, source)
+            lines = self._drop_running_lines(read_lines(data, source), page_count)
         if not lines:
             raise DocumentError(
                 f"{source}: no text layer on any of its {page_count} page(s), page numbers aside (a scanned PDF?); "
@@ -183,79 +256,6 @@ class PdfReader:
         return document
 
     # -- reading ----------------------------------------------------------------------------
-    @staticmethod
-    def _structure(data: bytes, source: str) -> tuple[list[tuple[int, str, int]], str | None, int]:
-        """Outline entries ``(level, title, page)``, the metadata title and the page count (pypdf)."""
-        import pypdf
-        from pypdf.errors import FileNotDecryptedError, PdfReadError
-
-        try:
-            reader = pypdf.PdfReader(io.BytesIO(data))
-            if reader.is_encrypted and not reader.decrypt(""):
-                raise FileNotDecryptedError("a password is needed")
-            page_count = len(reader.pages)
-        except (FileNotDecryptedError, NotImplementedError) as exc:
-            raise DocumentError(
-                f"{source}: the PDF is encrypted and needs a password ({exc}); save an unprotected copy and load that"
-            ) from None
-        except Exception as exc:  # a damaged file can fail anywhere inside the library
-            raise DocumentError(f"{source}: not a readable PDF ({type(exc).__name__}: {exc})") from None
-        if page_count == 0:
-            raise DocumentError(f"{source}: the PDF has no pages")
-
-        entries: list[tuple[int, str, int]] = []
-
-        def walk(nodes: list[Any], level: int) -> None:
-            for node in nodes:
-                if isinstance(node, list):
-                    walk(node, level + 1)
-                    continue
-                page = reader.get_destination_page_number(node)
-                title = normalize_spacing(str(node.title or ""))
-                if title and page is not None and page >= 0:
-                    entries.append((level, title, page + 1))
-
-        try:
-            walk(reader.outline, 1)
-        except (PdfReadError, KeyError, TypeError, ValueError, AttributeError):
-            entries = []  # a broken outline is ignored: headings then come from font sizes
-        try:
-            raw_title = reader.metadata.title if reader.metadata else None
-        except (PdfReadError, KeyError, TypeError, ValueError):
-            raw_title = None
-        title = normalize_spacing(str(raw_title or ""))
-        return entries, (title if title and not _JUNK_TITLES.match(title) else None), page_count
-
-    @staticmethod
-    def _lines(data: bytes, source: str) -> list[_Line]:
-        """Every text line of every page, in reading order (pdfplumber)."""
-        import pdfplumber
-
-        lines: list[_Line] = []
-        glyphs = unmapped = 0
-        try:
-            with pdfplumber.open(io.BytesIO(data), password="") as pdf:
-                for number, page in enumerate(pdf.pages, start=1):
-                    text_page = page.dedupe_chars() if _has_doubled_chars(page.chars) else page
-                    for raw in text_page.extract_text_lines(return_chars=True, strip=True):
-                        sizes = [c["size"] for c in raw["chars"] if c["text"].strip()]
-                        glyphs += len(sizes)
-                        unmapped += len(_UNMAPPED_GLYPH.findall(raw["text"]))
-                        text = _clean_line(raw["text"])
-                        if not text or not sizes:
-                            continue
-                        size = round(statistics.median(sizes) * 2) / 2
-                        lines.append(_Line(number, text, size, raw["x0"], raw["x1"], raw["top"], raw["bottom"]))
-                    page.close()
-        except Exception as exc:  # a damaged file can fail anywhere inside the library
-            raise DocumentError(f"{source}: not a readable PDF ({type(exc).__name__}: {exc})") from None
-        if glyphs and unmapped * 5 > glyphs:
-            raise DocumentError(
-                f"{source}: its fonts do not say which characters they draw, so no text can be extracted; "
-                "run OCR first (e.g. ocrmypdf --force-ocr in.pdf out.pdf) and load the result"
-            )
-        return lines
-
     @staticmethod
     def _drop_running_lines(lines: list[_Line], page_count: int) -> list[_Line]:
         """Lines without bare page numbers, and without running heads or feet repeated on most pages."""

@@ -8,6 +8,7 @@ one or none, never half of one.
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import re
@@ -143,3 +144,33 @@ def remove_leftovers(path: Path) -> list[Path]:
                         sibling.unlink()
                 removed.append(sibling)
     return removed
+
+
+def replace_directory(new: Path, directory: Path) -> None:
+    """Put the folder ``new`` in the place of ``directory`` (which may exist) by renames, so a reader
+    sees the old folder or the new one, never a mix; the old one is removed."""
+    aside: Path | None = None
+    try:
+        try:
+            os.rename(new, directory)  # atomic; fails if a non-empty directory is there
+        except OSError as exc:
+            if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+            aside = temporary_name(directory, "old")
+            try:
+                os.rename(directory, aside)
+            except FileNotFoundError:
+                aside = None  # another writer moved it first
+            try:
+                os.rename(new, directory)
+            except OSError as again:
+                if again.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    if aside is not None:  # put the old folder back rather than leave none
+                        with contextlib.suppress(OSError):
+                            os.rename(aside, directory)
+                            aside = None
+                    raise
+        fsync_path(directory.parent)  # the rename itself
+    finally:
+        if aside is not None and aside.exists():
+            shutil.rmtree(aside, ignore_errors=True)

@@ -24,7 +24,6 @@ class Passage:
     footnotes: tuple[int, ...] = ()
     """Footnotes cited by the blocks this passage overlaps."""
     is_footnote: bool = False
-    score: float | None = None
     page: int | None = None
     """For a paginated original (PDF), the page of the passage's first character; else ``None``."""
     page_end: int | None = None
@@ -63,6 +62,13 @@ def _section_groups(document: Document) -> list[list[Block]]:
     return groups
 
 
+DEFAULT_CHUNK_SIZE = 300
+DEFAULT_CHUNK_OVERLAP = 50
+MIN_CHUNK_SIZE = 20
+SPLITTER_VERSION = "recursive-cjk-v2"
+"""Changes whenever the splitting rules change what passages a text yields (part of the index key)."""
+
+
 class ChunkSplitter:
     """Split each section's text into passages of at most ``chunk_size`` characters.
 
@@ -76,9 +82,9 @@ class ChunkSplitter:
     ``2 * chunk_size + 2`` characters: the two chunks and the blank line between them).
     """
 
-    def __init__(self, chunk_size: int = 240, chunk_overlap: int = 40) -> None:
-        if chunk_size < 20:
-            raise ValueError(f"chunk_size must be at least 20 characters, got {chunk_size}")
+    def __init__(self, chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_overlap: int = DEFAULT_CHUNK_OVERLAP) -> None:
+        if chunk_size < MIN_CHUNK_SIZE:
+            raise ValueError(f"chunk_size must be at least {MIN_CHUNK_SIZE} characters, got {chunk_size}")
         if not 0 <= chunk_overlap < chunk_size:
             raise ValueError(f"chunk_overlap must be in [0, chunk_size), got {chunk_overlap}")
         self.chunk_size = chunk_size
@@ -87,7 +93,7 @@ class ChunkSplitter:
     @property
     def settings(self) -> dict[str, int | str]:
         """What the chunks depend on, for the index manifest."""
-        return {"splitter": "recursive-cjk-v2", "chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap}
+        return {"splitter": SPLITTER_VERSION, "chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap}
 
     def run(self, documents: list[Document]) -> list[Passage]:
         """Passages of all documents in reading order."""

@@ -7,7 +7,10 @@ from pathlib import Path
 
 import numpy as np
 
-from index.tokenize import tokenize
+from index.tokenize import TOKENIZER_VERSION, tokenize
+
+K1, B = 1.2, 0.75
+"""BM25's term-frequency saturation and length normalisation (bm25s's Lucene variant)."""
 
 _NO_WORDS = "\x00"
 """Stands in for the vocabulary of texts without a single token; no query produces it."""
@@ -16,12 +19,15 @@ _NO_WORDS = "\x00"
 class LexicalIndex:
     """A BM25 index: ``LexicalIndex.build(texts)``, then ``scores(query)`` for every passage."""
 
+    VERSION = f"bm25s-k{K1}-b{B}-{TOKENIZER_VERSION}"
+    """What the index's scores depend on (part of the index key)."""
+
     def __init__(self, bm25: object, size: int) -> None:
         self._bm25 = bm25
         self.size = size
 
     @classmethod
-    def build(cls, texts: Sequence[str], *, k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
+    def build(cls, texts: Sequence[str], *, k1: float = K1, b: float = B) -> LexicalIndex:
         import bm25s
 
         bm25 = bm25s.BM25(k1=k1, b=b)

@@ -22,19 +22,20 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
+from corpus.characters import HAN, HAN_RUN
 from index.errors import MissingPackageError
 from index.tokenize import ENGLISH_STOPWORDS, normalize_for_search
 
 MAX_PHRASE_WORDS = 4
 TERMS_PER_KEY = 4
-_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_HAN_RUN = re.compile(f"[{_HAN}]+")
 _LATIN_WORD = re.compile(r"[A-Za-z]+")
 MAX_HEADWORD_CHARS = 8
+LEXICON_VERSION = "v6"
+"""Changes whenever the rules that mine terms or read CC-CEDICT change (part of the index key)."""
 WORDS_PER_HEADWORD = 8
 _WORD = re.compile(r"[a-z]+|[0-9]+")
 # A Chinese term followed by its English form in parentheses: 康京和 (Kang Kyung-wha).
-_PAIR = re.compile(f"([{_HAN}]{{2,12}})\\s*[（(]\\s*([A-Za-z][A-Za-z0-9 .,'’&/\\-]{{1,80}}?)\\s*[)）]")
+_PAIR = re.compile(f"([{HAN}]{{2,12}})\\s*[（(]\\s*([A-Za-z][A-Za-z0-9 .,'’&/\\-]{{1,80}}?)\\s*[)）]")
 # Function words of one character: a term does not run across one that stands as a word (see
 # mine_pairs; 以 of 以色列 and 和 of 和平 are parts of words).
 _TERM_BREAKS = frozenset("的與和及在對由將為是於向、稱指以")
@@ -197,7 +198,7 @@ def _name_keys(gloss: str) -> list[str]:
 def _han_substrings(texts: Iterable[str], longest: int) -> set[str]:
     found: set[str] = set()
     for text in texts:
-        for run in _HAN_RUN.findall(normalize_for_search(text)):
+        for run in HAN_RUN.findall(normalize_for_search(text)):
             for i in range(len(run)):
                 for n in range(2, min(longest, len(run) - i) + 1):
                     found.add(run[i : i + n])
@@ -257,7 +258,7 @@ def english_vocabulary(texts: Iterable[str]) -> dict[str, set[str]]:
     vocabulary: dict[str, set[str]] = {}
     for text in texts:
         words = _LATIN_WORD.findall(text)
-        if len(words) <= sum(len(run) for run in _HAN_RUN.findall(text)):
+        if len(words) <= sum(len(run) for run in HAN_RUN.findall(text)):
             continue
         for word in words:
             word = word.lower()
@@ -273,7 +274,7 @@ def _english_for_headwords(
     it is in ``vocabulary`` (by stem), and brings every form the documents use."""
     out: dict[str, list[str]] = {}
     for term, entries in dictionary.items():
-        if not 2 <= len(term) <= MAX_HEADWORD_CHARS or not _HAN_RUN.fullmatch(term):
+        if not 2 <= len(term) <= MAX_HEADWORD_CHARS or not HAN_RUN.fullmatch(term):
             continue
         words: list[str] = []
         for entry in entries:
@@ -303,7 +304,7 @@ class BilingualLexicon:
 
     def __init__(self, terms: Mapping[str, Sequence[str]] | None = None) -> None:
         self.terms: dict[str, list[str]] = {k: list(v) for k, v in (terms or {}).items() if k and v}
-        self.bridges_to_english = any(_HAN_RUN.match(k) for k in self.terms)
+        self.bridges_to_english = any(HAN_RUN.match(k) for k in self.terms)
         """Whether Chinese questions can be carried over to English documents (see :meth:`to_english`)."""
 
     def __len__(self) -> int:
@@ -344,10 +345,6 @@ class BilingualLexicon:
             terms.update(_english_for_headwords(dictionary, vocabulary))  # type: ignore[arg-type]
         return cls(terms)
 
-    def translate(self, text: str) -> list[str]:
-        """Chinese terms for the English phrases of ``text``, longest phrases first, no repeats."""
-        return self.carry_over(text).terms
-
     def carry_over(self, text: str, known: Callable[[str], bool] | None = None) -> Translation:
         """The Chinese terms for the English phrases of ``text`` and the share of its content words
         that lexical search can match: those translated, numbers, and words ``known`` (a stem →
@@ -372,7 +369,7 @@ class BilingualLexicon:
         if not self.bridges_to_english:
             return []
         out: list[str] = []
-        for run in _HAN_RUN.findall(normalize_for_search(text)):
+        for run in HAN_RUN.findall(normalize_for_search(text)):
             i = 0
             while i < len(run):
                 for n in range(min(MAX_HEADWORD_CHARS, len(run) - i), 1, -1):

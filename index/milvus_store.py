@@ -47,16 +47,15 @@ from index.cache_files import write_file_atomically
 from index.chunking import Passage
 from index.embedding_cache import ProgressCallback
 from index.errors import IndexBuildError, MissingPackageError
-from index.lexicon import BilingualLexicon, load_cedict
-from index.sentences import sentence_spans
+from index.lexical import K1, B
+from index.lexicon import LEXICON_VERSION, BilingualLexicon, load_cedict
+from index.sentences import SENTENCE_RULES_VERSION, sentence_spans
 from index.store import IndexBuilder, embedding_text, parsed_hash
-from index.tokenize import tokenize
+from index.tokenize import TOKENIZER_VERSION, tokenize
 
 log = logging.getLogger(__name__)
 
 MILVUS_FORMAT = 1
-TOKENIZER = "cjk-unigram-bigram+english-stem-v1"
-"""The version of :func:`index.tokenize.tokenize` the sparse rows were written with."""
 INDEX_TYPES = ("FLAT", "IVF_FLAT", "HNSW", "AUTOINDEX")
 EMBEDDED_INDEX_TYPES = ("FLAT", "IVF_FLAT", "AUTOINDEX")
 """What Milvus Lite builds (it refuses HNSW)."""
@@ -156,7 +155,7 @@ class Bm25Weights:
     document added (``N``, ``df``), the rows only the mean length (see docs/scaling.md).
     """
 
-    def __init__(self, token_lists: Iterable[Sequence[Hashable]], *, k1: float = 1.2, b: float = 0.75) -> None:
+    def __init__(self, token_lists: Iterable[Sequence[Hashable]], *, k1: float = K1, b: float = B) -> None:
         if k1 <= 0 or not 0 <= b <= 1:
             raise ValueError(f"BM25 needs k1 > 0 and 0 <= b <= 1, got k1={k1}, b={b}")
         self.k1 = k1
@@ -516,10 +515,10 @@ def _spec(builder: IndexBuilder, index_type: str, dims: Mapping[str, int]) -> di
         "embedders": [[e.name, dims[e.name]] for e in builder.embedders],
         "sentence_embedders": builder.sentence_embedders,
         "header": builder.header,
-        "tokenizer": TOKENIZER,
-        "bm25": "lucene-k1.2-b0.75",
-        "sentences": "cjk-punct-v2",
-        "lexicon": "pairs+cedict-v6" if builder.dictionary else "pairs-v5",
+        "tokenizer": TOKENIZER_VERSION,
+        "bm25": f"lucene-k{K1}-b{B}",
+        "sentences": SENTENCE_RULES_VERSION,
+        "lexicon": f"pairs+cedict-{LEXICON_VERSION}" if builder.dictionary else f"pairs-{LEXICON_VERSION}",
         "index_type": index_type,
     }
 

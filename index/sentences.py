@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+SENTENCE_RULES_VERSION = "cjk-punct-v2"
+"""Changes whenever :func:`sentence_spans` would split some text otherwise (part of the index key)."""
 _SENTENCE_END = re.compile(r"[。！？!?；;]+[」』”’）)]*|\n+")
 _OPENING = "（(「『《"
 _CLOSING = "）)」』》"

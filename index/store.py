@@ -16,12 +16,9 @@ not check out on loading (missing or cut-short files, garbage, another key) is r
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import hashlib
 import json
 import logging
-import os
 import shutil
 import time
 from collections.abc import Collection, Mapping, Sequence
@@ -32,18 +29,18 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from corpus.model import Document, format_section
-from index.cache_files import CacheLock, fsync_path, fsync_tree, remove_leftovers, temporary_name
+from index.cache_files import CacheLock, fsync_tree, remove_leftovers, replace_directory, temporary_name
 from index.chunking import ChunkSplitter, Passage
 from index.embedders import Embedder
 from index.embedding_cache import EmbeddingCache, ProgressCallback
 from index.errors import IndexBuildError
 from index.lexical import LexicalIndex
-from index.lexicon import BilingualLexicon, load_cedict
-from index.sentences import sentence_spans
+from index.lexicon import LEXICON_VERSION, BilingualLexicon, load_cedict
+from index.sentences import SENTENCE_RULES_VERSION, sentence_spans
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 EXACT_SEARCH_LIMIT = 100_000
 """Up to this many vectors are searched exactly (flat inner product); past it, with HNSW."""
 HNSW_NEIGHBOURS = 32
@@ -279,7 +276,6 @@ class PassageIndex:
         """
         directory.parent.mkdir(parents=True, exist_ok=True)
         tmp = temporary_name(directory)
-        aside: Path | None = None
         try:
             tmp.mkdir()
             for i, name in enumerate(self.manifest["embedders"]):
@@ -295,30 +291,10 @@ class PassageIndex:
             manifest = dict(self.manifest, files=files, passages=[asdict(p) for p in self.passages])
             (tmp / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False), "utf-8")
             fsync_tree(tmp)
-            try:
-                os.rename(tmp, directory)  # atomic; fails if a non-empty directory is there
-            except OSError as exc:
-                if exc.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                    raise
-                aside = temporary_name(directory, "old")
-                try:
-                    os.rename(directory, aside)
-                except FileNotFoundError:
-                    aside = None  # another writer moved it first
-                try:
-                    os.rename(tmp, directory)
-                except OSError as again:
-                    if again.errno not in (errno.EEXIST, errno.ENOTEMPTY):
-                        if aside is not None:  # put the old index back rather than leave none
-                            with contextlib.suppress(OSError):
-                                os.rename(aside, directory)
-                                aside = None
-                        raise
-            fsync_path(directory.parent)  # the rename itself
+            replace_directory(tmp, directory)
         finally:
-            for leftover in (tmp, aside):
-                if leftover is not None and leftover.exists():
-                    shutil.rmtree(leftover, ignore_errors=True)
+            if tmp.exists():
+                shutil.rmtree(tmp, ignore_errors=True)
 
     @classmethod
     def load(cls, directory: Path, expected_key: str | None = None) -> PassageIndex:
@@ -346,15 +322,7 @@ class PassageIndex:
                 isinstance(terms, list) and all(isinstance(t, str) for t in terms) for terms in lexicon.values()
             ):
                 raise IndexBuildError(f"{directory}: lexicon.json is not a lexicon")
-            sentences = np.array(_read_json(directory, "sentences.json"), dtype=np.int64)
-            sentences = sentences.reshape(-1, 3) if sentences.size == 0 else sentences
-            if (
-                sentences.ndim != 2
-                or sentences.shape[1] != 3
-                or np.any((sentences[:, 0] < 0) | (sentences[:, 0] >= len(passages)))
-                or not np.all(sentences[:, 1] < sentences[:, 2])
-            ):
-                raise IndexBuildError(f"{directory}: sentences.json does not match the passages")
+            sentences = _read_sentences(directory, len(passages))
             sentence_lexical = LexicalIndex.load(directory / "bm25-sentences", len(sentences))
             sentence_dense = {
                 name: read_dense_index(directory / f"sentence-dense-{i}.faiss")
@@ -371,6 +339,20 @@ class PassageIndex:
         return cls(
             passages, dense, lexical, manifest, BilingualLexicon(lexicon), sentences, sentence_dense, sentence_lexical
         )
+
+
+def _read_sentences(directory: Path, passages: int) -> np.ndarray:
+    """``sentences.json``: ``(passage row, start, end)`` of each sentence, checked against the passages."""
+    sentences = np.array(_read_json(directory, "sentences.json"), dtype=np.int64)
+    sentences = sentences.reshape(-1, 3) if sentences.size == 0 else sentences
+    if (
+        sentences.ndim != 2
+        or sentences.shape[1] != 3
+        or np.any((sentences[:, 0] < 0) | (sentences[:, 0] >= passages))
+        or not np.all(sentences[:, 1] < sentences[:, 2])
+    ):
+        raise IndexBuildError(f"{directory}: sentences.json does not match the passages")
+    return sentences
 
 
 def _read_json(directory: Path, name: str) -> Any:
@@ -440,10 +422,10 @@ class IndexBuilder:
             "splitter": self.splitter.settings,
             "embedders": [e.name for e in self.embedders],
             "header": self.header,
-            "lexical": "bm25s-k1.2-b0.75-cjk-bigram-v1+sentences",
-            "lexicon": "pairs+cedict-v6" if self.dictionary else "pairs-v5",
+            "lexical": f"{LexicalIndex.VERSION}+sentences",
+            "lexicon": f"pairs+cedict-{LEXICON_VERSION}" if self.dictionary else f"pairs-{LEXICON_VERSION}",
             "sentence_embedders": self.sentence_embedders,
-            "sentences": "cjk-punct-v2",
+            "sentences": SENTENCE_RULES_VERSION,
         }
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
 

@@ -10,9 +10,13 @@ import itertools
 import re
 import unicodedata
 
+from corpus.characters import HAN
 from corpus.script import to_traditional
 
-_ATOM = re.compile(r"[a-z]+|[0-9]+|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f]|\S")
+TOKENIZER_VERSION = "cjk-bigram-v1"
+"""Changes whenever :func:`tokenize` would yield other tokens for some text (part of the index key)."""
+
+_ATOM = re.compile(f"[a-z]+|[0-9]+|[{HAN}]|\\S")
 ENGLISH_STOPWORDS = frozenset(
     [
         "a",

@@ -17,170 +17,31 @@ import functools
 import re
 from collections.abc import Collection, Iterable, Sequence
 
+from corpus.characters import HAN
+from corpus.dates import anchored_dates, date_mentions, month_name, parse_date_key
 from corpus.script import to_simplified
 from index.lexicon import MAX_HEADWORD_CHARS, BilingualLexicon, Person, english_words, load_cedict_people
 from index.tokenize import normalize_for_search, tokenize
 from qa.language import AnalyzedQuery, Language
+from qa.question_types import ASKS_DATE, ASKS_QUANTITY_ZH, ZH_QUESTION_WORDS
 
-_MONTH_FORMS = (
-    ("january", "jan"),
-    ("february", "feb"),
-    ("march", "mar"),
-    ("april", "apr"),
-    ("may",),
-    ("june", "jun"),
-    ("july", "jul"),
-    ("august", "aug"),
-    ("september", "sep", "sept"),
-    ("october", "oct"),
-    ("november", "nov"),
-    ("december", "dec"),
-)
-"""Each month's English forms, the full name first."""
-_MONTHS = {name: i for i, names in enumerate(_MONTH_FORMS, start=1) for name in names}
-_MONTH = "|".join(sorted(_MONTHS, key=len, reverse=True))
-_PLAIN_MONTH = "|".join(names[0] for names in _MONTH_FORMS if names[0] not in ("march", "may"))
-"""Month names that are no other English word; "march", "may" and abbreviations ("mar") also are."""
-_HAN = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_ZH_YEAR_MONTH = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月")
-_ZH_MONTH_DAY = re.compile(r"(\d{1,2})\s*月\s*(\d{1,2})\s*日")
-_DOTTED = re.compile(r"(?<![\d.])(\d{4})\.(\d{1,2})(?:\.(\d{1,2}))?(?!\d)")
-_EN_MONTH_DAY = re.compile(rf"\b({_MONTH})\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?\b", re.I)
-_EN_DAY_MONTH = re.compile(rf"\b(\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH})\b", re.I)
-_EN_MONTH_YEAR = re.compile(rf"\b({_MONTH})\.?\s+(?:\d{{1,2}}(?:st|nd|rd|th)?,?\s+)?(\d{{4}})\b", re.I)
-_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
-# What tells whether such a number is a year (see :func:`years`).
-_ZH_YEAR_AFTER = re.compile(r"(?:\s*[-–—~～、,，至到和與与及或]\s*(?:1[89]|20)?\d\d)*\s*年")
-_HAN_BESIDE_AFTER = re.compile(rf"\s*[{_HAN}]")
-_HAN_BESIDE_BEFORE = re.compile(rf"[{_HAN}]\s*$")
-_POSSESSIVE_AFTER = re.compile(r"['’]s\b")
-_YEAR_WORD_BEFORE = re.compile(
-    rf"\b(?:in|since|by|until|till|from|during|before|after|circa|early|late|mid|{_MONTH})\.?"
-    r"(?:\s+\d{1,2}(?:st|nd|rd|th)?,?)?[\s-]+$",
-    re.I,
-)
-_QUANTITY_WORD_BEFORE = re.compile(
-    r"\b(?:about|around|approximately|roughly|nearly|almost|over|under|than|some|least|most|total of|up to)\s+$",
-    re.I,
-)
-_DETERMINER_BEFORE = re.compile(r"\b(?:the|its|their|his|her|our|this|that)\s+$|['’]s\s+$", re.I)
-_COUNTED_AFTER = re.compile(
-    r"\s+(?!(?:was|has|is|this|thus|its|his|as|us|plus|always|whereas|perhaps|unless|less)\b)"
-    r"(?:[a-z]{2,}s\b(?!['’])|(?:people|personnel|staff|men|women|km|kg|kt|ft|lb|won|yen|yuan|percent)\b)",
-    re.I,
-)
 _DESIGNATION = re.compile(r"\b([a-z]{2,})-?(\d{1,3})\b")
 """A named thing with a number: hwasong-15, kn-23, sm3 (matched in lower case)."""
-
-
-def _is_year(text: str, start: int, end: int) -> bool:
-    """Whether the number 1800–2099 at ``text[start:end]`` is written as a year (see :func:`years`)."""
-    if _ZH_YEAR_AFTER.match(text, end):
-        return True
-    before = text[max(0, start - 24) : start]
-    if _HAN_BESIDE_AFTER.match(text, end) or _HAN_BESIDE_BEFORE.search(before):
-        return False
-    if _POSSESSIVE_AFTER.match(text, end) or _YEAR_WORD_BEFORE.search(before):
-        return True
-    if _QUANTITY_WORD_BEFORE.search(before):
-        return False
-    return not _COUNTED_AFTER.match(text, end) or bool(_DETERMINER_BEFORE.search(before))
-
-
-def years(text: str) -> list[tuple[int, int]]:
-    """``(offset, year)`` of each year ``text`` writes. A number 1800–2099 is a year when written as one:
-
-    - followed by 年, alone or closing a list or range ("2018年", "2016、2017年", "2018-2019年"), or
-      opening a dotted date ("2018.6.12");
-    - otherwise never beside a Chinese character, since Chinese writes 年 ("2000枚飛彈" is a count);
-    - in English, unless it counts something: a year when possessive ("2019's"), after a month or a
-      time word ("June 2019", "in 2019", "since 2019"), or on its own ("2019 was tense", "(2018)");
-      a count after a quantity word ("about 2000", "more than 1900") or before a plural noun or unit
-      ("2000 missiles", "1900 people"), unless a determiner comes before it ("the 2018 talks").
-    """
-    found = [(m.start(), int(m.group(1))) for m in _YEAR.finditer(text) if _is_year(text, m.start(), m.end())]
-    found += [(m.start(), int(m.group(1))) for m in _DOTTED.finditer(text)]
-    return sorted(set(found))
-
-
-def date_mentions(text: str) -> set[str]:
-    """Dates in ``text`` as keys: ``"y2019"``, ``"ym2019-6"``, ``"md6-12"`` (Chinese or English forms)."""
-    keys = {f"y{y}" for _, y in years(text)}
-    keys |= {f"ym{int(y)}-{int(m)}" for y, m in _ZH_YEAR_MONTH.findall(text)}
-    keys |= {f"md{int(m)}-{int(d)}" for m, d in _ZH_MONTH_DAY.findall(text)}
-    for y, m, d in _DOTTED.findall(text):
-        keys.add(f"ym{int(y)}-{int(m)}")
-        if d:
-            keys.add(f"md{int(m)}-{int(d)}")
-    keys |= {f"md{_MONTHS[m.lower()]}-{int(d)}" for m, d in _EN_MONTH_DAY.findall(text)}
-    keys |= {f"md{_MONTHS[m.lower()]}-{int(d)}" for d, m in _EN_DAY_MONTH.findall(text)}
-    keys |= {f"ym{int(y)}-{_MONTHS[m.lower()]}" for m, y in _EN_MONTH_YEAR.findall(text)}
-    return keys
-
-
-# A month named without its year: "7月1日", "on July 1" (not "2018年7月", "July 1, 2018"). A month
-# form that is also another English word ("may", "march", "mar") counts beside a day only ("May 12",
-# "12 May"): "Kim may visit" names no month.
-_ZH_MONTH = re.compile(r"(?<![\d.年])(?<!年\s)(\d{1,2})\s*月")
-_EN_MONTH_NAME = re.compile(
-    rf"(?:\b({_PLAIN_MONTH})\b|\b({_MONTH})\.?(?=\s+\d{{1,2}}(?:st|nd|rd|th)?\b)"
-    rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?({_MONTH})\b)"
-    rf"(?!\.?\s+(?:\d{{1,2}}(?:st|nd|rd|th)?,?\s+)?\d{{4}})",
-    re.I,
-)
-
-
-class YearContext:
-    """Reads a text's dates in order, as a reader takes them: a month named without a year is in
-    the year named last before it (after "2018年1月1日", "7月1日" is July 2018, ``"ym2018-7"``).
-    The two last distinct years both count, since a text that looks ahead ("完成於2021年1月") goes
-    on in its own year. Feed a document's passages in order to carry the years over."""
-
-    def __init__(self) -> None:
-        self.years: list[int] = []
-
-    def read(self, text: str) -> set[str]:
-        """:func:`date_mentions` of ``text`` plus the year-months of the months it names without a year."""
-        keys = date_mentions(text)
-        events = [(start, "y", year) for start, year in years(text)]
-        events += [(m.start(), "m", int(m.group(1))) for m in _ZH_MONTH.finditer(text)]
-        events += [
-            (m.start(), "m", _MONTHS[next(g for g in m.groups() if g).lower()]) for m in _EN_MONTH_NAME.finditer(text)
-        ]
-        for _, kind, value in sorted(events):
-            if kind == "y":
-                self.years = [value, *[y for y in self.years if y != value][:1]]
-            elif 1 <= value <= 12:
-                keys.update(f"ym{year}-{value}" for year in self.years)
-        return keys
-
-
-def anchored_dates(text: str) -> set[str]:
-    """The dates of ``text`` read with :class:`YearContext`."""
-    return YearContext().read(text)
-
-
-_DATE_KEY = re.compile(r"(y|ym|md)(\d+)(?:-(\d+))?")
-
-
-def is_date_key(key: str) -> bool:
-    """Whether a key of :meth:`MentionCheck.unknown` is a date (else a designation)."""
-    return _DATE_KEY.fullmatch(key) is not None
 
 
 def describe(key: str, language: Language) -> str:
     """A key of :meth:`MentionCheck.unknown` as a reader writes it: ``"ym2019-6"`` → "June 2019"
     (English) or "2019年6月", ``"md6-12"`` → "June 12" or "6月12日", ``"hwasong-15"`` → "Hwasong-15"."""
-    match = _DATE_KEY.fullmatch(key)
-    if match is None:
+    parsed = parse_date_key(key)
+    if parsed is None:
         return key.capitalize()
-    kind, first, second = match.group(1), int(match.group(2)), int(match.group(3) or 0)
+    kind, first, second = parsed
     english = language == "en"
     if kind == "y":
         return f"{first}" if english else f"{first}年"
     if kind == "ym":
-        return f"{_MONTH_FORMS[second - 1][0].capitalize()} {first}" if english else f"{first}年{second}月"
-    return f"{_MONTH_FORMS[first - 1][0].capitalize()} {second}" if english else f"{first}月{second}日"
+        return f"{month_name(second)} {first}" if english else f"{first}年{second}月"
+    return f"{month_name(first)} {second}" if english else f"{first}月{second}日"
 
 
 def missing_reason(language: Language, unmentioned: Sequence[str], counted: str | None = None) -> str:
@@ -199,14 +60,6 @@ def missing_reason(language: Language, unmentioned: Sequence[str], counted: str 
     if language == "en":
         return " ".join(out)
     return to_simplified("".join(out)) if language == "zh-Hans" else "".join(out)
-
-
-def chinese_dates(text: str) -> list[str]:
-    """English dates of ``text`` written the Chinese way: "June 12, 2018" → ``6月12日``, ``2018年6月``."""
-    out = [f"{_MONTHS[m.lower()]}月{int(d)}日" for m, d in _EN_MONTH_DAY.findall(text)]
-    out += [f"{_MONTHS[m.lower()]}月{int(d)}日" for d, m in _EN_DAY_MONTH.findall(text)]
-    out += [f"{int(y)}年{_MONTHS[m.lower()]}月" for m, y in _EN_MONTH_YEAR.findall(text)]
-    return list(dict.fromkeys(out))
 
 
 def designations(text: str) -> set[tuple[str, str]]:
@@ -242,7 +95,7 @@ class MentionCheck:
         return sorted(missing)
 
 
-_HAN_RUN = re.compile(f"[{_HAN}]+")
+_HAN_RUN = re.compile(f"[{HAN}]+")
 _CAPITALISED = re.compile(r"[A-Z][A-Za-z]*(?:-[A-Za-z]+)*")
 _POSSESSIVE = re.compile(r"['’]s?$")
 
@@ -316,15 +169,6 @@ class PersonCheck:
         return sorted({written for written, person in self._named(query) if not self._mentioned(person)})
 
 
-ASKS_DATE = re.compile(
-    r"哪一?天|何時|何时|什麼時候|什么时候|[幾几](?:月|日|號|号|時|时)|哪一?年|日期|\bwhen\b|\bwhat date\b", re.I
-)
-"""A question that asks for a date: "哪一天", "幾月幾日", "什么时候", "when", "what date"."""
-HOW_MANY_ZH = r"(?<!第)[幾几](?![月日號号時时點点乎])"
-"""幾 asking for a number: not an ordinal (第幾), a date or hour (幾月, 幾時, 幾點), nor 幾乎 (almost)."""
-# How a Chinese question (in search form: Traditional characters) asks for a number.
-ASKS_QUANTITY_ZH = rf"多少|多大|多長|多长|多高|多遠|多远|多久|多重|{HOW_MANY_ZH}"
-"""A Chinese question asking for a number: 多少, 多長, 幾 (as :data:`HOW_MANY_ZH`)."""
 _ASKS_QUANTITY = re.compile(ASKS_QUANTITY_ZH)
 _CLAUSE_BREAK = re.compile(r"[，。？?！!、；;,：:\s]")
 _MEASURES = r"(?:階段|[個家次名人輛枚架具件項年天輪位處座所種條筆億萬元倍步份張艘發支場屆批趟回國方])"
@@ -363,13 +207,6 @@ def states_quantity(focus: str, sentences: Iterable[str], share: float = QUANTIT
     return False
 
 
-# What a Chinese question asks with rather than about: question words, particles, "tell me".
-ZH_QUESTION_WORDS = re.compile(
-    r"請問|請|告訴我|介紹一下|介紹|一下|為什麼|什麼|甚麼|為何|怎麼樣|怎麼|怎樣|如何|哪裡|哪兒|哪些|哪個|哪一|哪"
-    r"|誰|多少|幾|嗎|呢|吧|啊|的|了|是|有|意思|指"
-)
-
-
 class DocumentTerms:
     """The terms the documents use: Chinese bigrams and English words (as the lexical index reads
     them), and English word stems.
@@ -393,3 +230,37 @@ class DocumentTerms:
             return carried.words > 0 and carried.coverage == 1.0
         terms = [t for t in tokenize(ZH_QUESTION_WORDS.sub("，", query.search_text)) if len(t) > 1]
         return bool(terms) and all(t in self.tokens for t in terms)
+
+
+class ScopedChecks:
+    """The checks above for the documents a question is asked of (all, or a chosen few), made once
+    per choice of documents and kept for the next questions."""
+
+    def __init__(
+        self,
+        documents: Sequence[tuple[str, str]],
+        passages: Sequence[tuple[str, str]],
+        lexicon: BilingualLexicon,
+        cached: int = 32,
+    ) -> None:
+        """``documents`` and ``passages``: ``(document id, text)`` of each; ``cached``: how many
+        choices of documents are kept."""
+        self.documents = documents
+        self.passages = passages
+        self.lexicon = lexicon
+        self.mentions = functools.lru_cache(maxsize=cached)(self._mentions)
+        self.terms = functools.lru_cache(maxsize=cached)(self._terms)
+        self.people = functools.lru_cache(maxsize=cached)(self._people)
+
+    @staticmethod
+    def _of(texts: Sequence[tuple[str, str]], doc_ids: frozenset[str] | None) -> list[str]:
+        return [text for doc_id, text in texts if doc_ids is None or doc_id in doc_ids]
+
+    def _mentions(self, doc_ids: frozenset[str] | None) -> MentionCheck:
+        return MentionCheck(self._of(self.documents, doc_ids))
+
+    def _terms(self, doc_ids: frozenset[str] | None) -> DocumentTerms:
+        return DocumentTerms(self._of(self.passages, doc_ids))
+
+    def _people(self, doc_ids: frozenset[str] | None) -> PersonCheck:
+        return PersonCheck(self._of(self.passages, doc_ids), self.lexicon, self.terms(doc_ids).english)

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from corpus.dates import date_mentions
 from index.embedders import Embedder
 from index.sentences import sentence_spans
 from index.tokenize import tokenize
-from qa.abstention import date_mentions
 from qa.fitted import LinearModel, english_copies, with_english_copies
 from qa.language import AnalyzedQuery, Language
 from qa.model import Answer, Citation, Quote

@@ -141,7 +141,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     if args.cache_dir is not None:
         settings = replace(settings, cache_dir=args.cache_dir)
     if args.embedders:
-        settings = replace(settings, embedders=tuple(e.strip() for e in args.embedders.split(",") if e.strip()))
+        embedders = tuple(e.strip() for e in args.embedders.split(",") if e.strip())
+        settings = replace(settings, index=replace(settings.index, embedders=embedders))
     if getattr(args, "store", None) is not None:
         settings = replace(settings, store=args.store)
     return settings

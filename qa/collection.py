@@ -136,13 +136,133 @@ def unique_id(wanted: str, taken: set[str]) -> str:
 
 
 @dataclass(frozen=True)
-class _Staged:
+class StagedFile:
     """A file copied into the staging directory and parsed from there."""
 
     source: Path
     content_hash: str
     size: int
     document: Document
+
+
+def stage_files(
+    paths: Sequence[Path], staging: Path, loader: DocumentLoader, progress: ProgressCallback | None = None
+) -> list[StagedFile]:
+    """Copy each distinct file (by content) into ``staging`` and parse the copy; :class:`DocumentError`
+    names the first that cannot be read."""
+    staged: dict[str, StagedFile] = {}
+    for done, path in enumerate(paths):
+        if progress:
+            progress("reading", done, len(paths))
+        if not path.is_file():
+            raise DocumentError(f"{path}: {not_a_file(path)}")
+        size = path.stat().st_size
+        if size > loader.max_bytes:
+            raise DocumentError(f"{path}: {size} bytes is larger than the limit of {loader.max_bytes}")
+        data = path.read_bytes()
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in staged:
+            continue
+        # the folder resolved, the file's own name kept (a symbolic link's, not its target's): the
+        # copy is stored under the name the manifest records
+        source = path.parent.resolve() / path.name
+        copy = staging / digest / source.name
+        copy.parent.mkdir(parents=True)
+        copy.write_bytes(data)
+        try:
+            document = loader.load(copy)
+        except DocumentError as exc:
+            raise DocumentError(str(exc).replace(str(copy), str(path))) from None
+        staged[digest] = StagedFile(source, digest, len(data), document)
+    if progress:
+        progress("reading", len(paths), len(paths))
+    return list(staged.values())
+
+
+def remove_leftovers(root: Path) -> None:
+    """Remove the working folders of adds and deletes (of any collection) whose process died."""
+    with contextlib.suppress(OSError):
+        for folder in root.iterdir():
+            match = _LEFTOVER.fullmatch(folder.name)
+            if match and folder.is_dir() and not process_alive(int(match.group(1))):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def stored_copy(directory: Path, entry: DocumentEntry) -> Path:
+    """Where the copy of ``entry`` is: ``files/<hash>/<file name>``, or the one file in
+    ``files/<hash>/`` (a collection that recorded a symbolic link's target name but stored
+    the copy under the link's)."""
+    folder = directory / FILES / entry.content_hash
+    stored = folder / entry.file_name
+    if not stored.is_file():
+        with contextlib.suppress(OSError):
+            found = [p for p in folder.iterdir() if p.is_file()]
+            if len(found) == 1:
+                return found[0]
+    return stored
+
+
+class Manifest:
+    """A collection's manifest (its entries, written whole) and the lock that guards it."""
+
+    def __init__(self, root: Path, name: str) -> None:
+        self.root = root
+        self.name = name
+        self.directory = root / name
+        self._lock_path = root / f".{name}.lock"
+
+    @property
+    def exists(self) -> bool:
+        return (self.directory / MANIFEST).is_file()
+
+    def read(self) -> list[DocumentEntry]:
+        """The entries, in the order they were added (none if there is no manifest)."""
+        path = self.directory / MANIFEST
+        if not path.exists():
+            return []
+        try:
+            data = json.loads(path.read_text("utf-8"))
+            if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
+                raise ValueError(f"not a format-{FORMAT_VERSION} collection manifest")
+            entries = [_entry(d) for d in data["documents"]]
+            if len({e.id for e in entries}) != len(entries):
+                raise ValueError("two documents share an id")
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CollectionError(
+                f"{path}: the collection's manifest cannot be read ({exc}); restore it, or delete {self.directory} "
+                "to start the collection afresh"
+            ) from None
+        return entries
+
+    def write(self, entries: Sequence[DocumentEntry]) -> None:
+        """Replace the manifest whole with ``entries``."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        data = {"format": FORMAT_VERSION, "name": self.name, "documents": [e.to_dict() for e in entries]}
+        _write_atomically(self.directory / MANIFEST, json.dumps(data, ensure_ascii=False, indent=1))
+
+    @contextlib.contextmanager
+    def locked(self, *, exclusive: bool) -> Iterator[None]:
+        """Hold the collection's lock: exclusive to change it, shared to read it."""
+        if fcntl is None or (not exclusive and not self.root.is_dir()):
+            yield
+            return
+        try:
+            if exclusive:
+                self.root.mkdir(parents=True, exist_ok=True)
+                fh = open(self._lock_path, "a+b")  # noqa: SIM115 - closed below
+            else:  # a reader makes no lock file: none means no writer has been here
+                fh = open(self._lock_path, "rb")  # noqa: SIM115 - closed below
+        except OSError:
+            if exclusive:
+                raise
+            yield  # no lock file, or a read-only cache: the manifest is replaced whole, never half-written
+            return
+        with fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
 
 class Collection:
@@ -163,8 +283,8 @@ class Collection:
         self.name = check_name(name)
         self.settings = settings or Settings()
         self.root = _root(self.settings)
-        self.directory = self.root / self.name
-        self._lock_path = self.root / f".{self.name}.lock"
+        self.manifest = Manifest(self.root, self.name)
+        self.directory = self.manifest.directory
 
     def __repr__(self) -> str:
         return f"Collection({self.name!r}, {str(self.directory)!r})"
@@ -181,39 +301,26 @@ class Collection:
 
     @property
     def exists(self) -> bool:
-        return (self.directory / MANIFEST).is_file()
+        return self.manifest.exists
 
     # -- reading --------------------------------------------------------------------------
     def entries(self) -> list[DocumentEntry]:
         """The documents, in the order they were added (empty if the collection does not exist)."""
-        with self._locked(exclusive=False):
-            return self._read()
+        with self.manifest.locked(exclusive=False):
+            return self.manifest.read()
 
     def documents(self, loader: DocumentLoader | None = None) -> list[Document]:
         """Every document, parsed again from its stored copy; :class:`CollectionError` if the
         collection is empty or missing, or a stored copy is damaged."""
         loader = loader or DocumentLoader()
-        with self._locked(exclusive=False):
-            entries = self._read()
+        with self.manifest.locked(exclusive=False):
+            entries = self.manifest.read()
             if not entries:
                 raise self._empty_error()
             return [self._load(entry, loader) for entry in entries]
 
-    def _stored_copy(self, entry: DocumentEntry) -> Path:
-        """Where the copy of ``entry`` is: ``files/<hash>/<file name>``, or the one file in
-        ``files/<hash>/`` (a collection that recorded a symbolic link's target name but stored
-        the copy under the link's)."""
-        folder = self.directory / FILES / entry.content_hash
-        stored = folder / entry.file_name
-        if not stored.is_file():
-            with contextlib.suppress(OSError):
-                found = [p for p in folder.iterdir() if p.is_file()]
-                if len(found) == 1:
-                    return found[0]
-        return stored
-
     def _load(self, entry: DocumentEntry, loader: DocumentLoader) -> Document:
-        stored = self._stored_copy(entry)
+        stored = stored_copy(self.directory, entry)
         damaged = (
             f"the collection {self.name!r}: the stored copy of {entry.id!r} is missing or damaged; remove it "
             f"(qa index remove {entry.id} --collection {self.name}) and add {entry.path} again"
@@ -236,24 +343,6 @@ class Collection:
             return CollectionError(f"the collection {self.name!r} has no documents; {hint}")
         others = ", ".join(self.names(self.settings)) or "none yet"
         return CollectionError(f"there is no collection {self.name!r} (collections: {others}); {hint}")
-
-    def _read(self) -> list[DocumentEntry]:
-        path = self.directory / MANIFEST
-        if not path.exists():
-            return []
-        try:
-            data = json.loads(path.read_text("utf-8"))
-            if not isinstance(data, dict) or data.get("format") != FORMAT_VERSION:
-                raise ValueError(f"not a format-{FORMAT_VERSION} collection manifest")
-            entries = [_entry(d) for d in data["documents"]]
-            if len({e.id for e in entries}) != len(entries):
-                raise ValueError("two documents share an id")
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise CollectionError(
-                f"{path}: the collection's manifest cannot be read ({exc}); restore it, or delete {self.directory} "
-                "to start the collection afresh"
-            ) from None
-        return entries
 
     # -- changing -------------------------------------------------------------------------
     def add(
@@ -285,56 +374,17 @@ class Collection:
             raise DocumentError("no documents given")
         loader = loader or DocumentLoader()
         self.root.mkdir(parents=True, exist_ok=True)
-        self._remove_leftovers()
+        remove_leftovers(self.root)
         staging = self.root / f".staging-{self.name}-{os.getpid()}-{time.monotonic_ns()}"
         try:
-            staged = self._stage(paths, staging, loader, progress)
-            with self._locked(exclusive=True):
+            staged = stage_files(paths, staging, loader, progress)
+            with self.manifest.locked(exclusive=True):
                 return self._commit(staged, staging)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
-    def _stage(
-        self, paths: Sequence[Path], staging: Path, loader: DocumentLoader, progress: ProgressCallback | None
-    ) -> list[_Staged]:
-        staged: dict[str, _Staged] = {}
-        for done, path in enumerate(paths):
-            if progress:
-                progress("reading", done, len(paths))
-            if not path.is_file():
-                raise DocumentError(f"{path}: {not_a_file(path)}")
-            size = path.stat().st_size
-            if size > loader.max_bytes:
-                raise DocumentError(f"{path}: {size} bytes is larger than the limit of {loader.max_bytes}")
-            data = path.read_bytes()
-            digest = hashlib.sha256(data).hexdigest()
-            if digest in staged:
-                continue
-            # the folder resolved, the file's own name kept (a symbolic link's, not its target's): the
-            # copy is stored under the name the manifest records
-            source = path.parent.resolve() / path.name
-            copy = staging / digest / source.name
-            copy.parent.mkdir(parents=True)
-            copy.write_bytes(data)
-            try:
-                document = loader.load(copy)
-            except DocumentError as exc:
-                raise DocumentError(str(exc).replace(str(copy), str(path))) from None
-            staged[digest] = _Staged(source, digest, len(data), document)
-        if progress:
-            progress("reading", len(paths), len(paths))
-        return list(staged.values())
-
-    def _remove_leftovers(self) -> None:
-        """Remove the working folders of adds and deletes (of any collection) whose process died."""
-        with contextlib.suppress(OSError):
-            for folder in self.root.iterdir():
-                match = _LEFTOVER.fullmatch(folder.name)
-                if match and folder.is_dir() and not process_alive(int(match.group(1))):
-                    shutil.rmtree(folder, ignore_errors=True)
-
-    def _commit(self, staged: Sequence[_Staged], staging: Path) -> list[tuple[DocumentEntry, bool]]:
-        entries = self._read()
+    def _commit(self, staged: Sequence[StagedFile], staging: Path) -> list[tuple[DocumentEntry, bool]]:
+        entries = self.manifest.read()
         by_hash = {e.content_hash: e for e in entries}
         taken = {e.id for e in entries}
         added: list[DocumentEntry] = []
@@ -370,7 +420,7 @@ class Collection:
                     shutil.rmtree(target)
                 os.replace(staging / entry.content_hash, target)
                 moved.append(target)
-            self._write([*entries, *added])
+            self.manifest.write([*entries, *added])
         except BaseException:
             for target in moved:
                 shutil.rmtree(target, ignore_errors=True)
@@ -386,8 +436,8 @@ class Collection:
             raise CollectionError("give the ids of the documents to remove")
         if not self.directory.exists():  # nothing to lock: leave no lock file behind
             raise self._empty_error()
-        with self._locked(exclusive=True):
-            entries = self._read()
+        with self.manifest.locked(exclusive=True):
+            entries = self.manifest.read()
             if not entries and not self.exists:
                 raise self._empty_error()
             known = {e.id: e for e in entries}
@@ -398,7 +448,7 @@ class Collection:
                     f"its documents are: {', '.join(known) or 'none'}"
                 )
             removed = [known[i] for i in wanted]
-            self._write([e for e in entries if e.id not in set(wanted)])
+            self.manifest.write([e for e in entries if e.id not in set(wanted)])
             for entry in removed:  # after the manifest: a crash leaves an unused copy, never a missing one
                 shutil.rmtree(self.directory / FILES / entry.content_hash, ignore_errors=True)
         return removed
@@ -407,38 +457,9 @@ class Collection:
         """Delete the collection and its stored copies."""
         if not self.directory.exists():  # nothing to lock: leave no lock file behind
             raise self._empty_error()
-        with self._locked(exclusive=True):
+        with self.manifest.locked(exclusive=True):
             if not self.directory.exists():
                 raise self._empty_error()
             trash = self.root / f".deleting-{self.name}-{os.getpid()}-{time.monotonic_ns()}"
             os.replace(self.directory, trash)
         shutil.rmtree(trash, ignore_errors=True)
-
-    def _write(self, entries: Sequence[DocumentEntry]) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
-        data = {"format": FORMAT_VERSION, "name": self.name, "documents": [e.to_dict() for e in entries]}
-        _write_atomically(self.directory / MANIFEST, json.dumps(data, ensure_ascii=False, indent=1))
-
-    @contextlib.contextmanager
-    def _locked(self, *, exclusive: bool) -> Iterator[None]:
-        """Hold the collection's lock: exclusive to change it, shared to read it."""
-        if fcntl is None or (not exclusive and not self.root.is_dir()):
-            yield
-            return
-        try:
-            if exclusive:
-                self.root.mkdir(parents=True, exist_ok=True)
-                fh = open(self._lock_path, "a+b")  # noqa: SIM115 - closed below
-            else:  # a reader makes no lock file: none means no writer has been here
-                fh = open(self._lock_path, "rb")  # noqa: SIM115 - closed below
-        except OSError:
-            if exclusive:
-                raise
-            yield  # no lock file, or a read-only cache: the manifest is replaced whole, never half-written
-            return
-        with fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)

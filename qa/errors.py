@@ -19,3 +19,8 @@ class InvalidRequestError(QAError, ValueError):
 class CollectionError(QAError):
     """A document collection that cannot be used as asked: a bad name, an unknown document id, an
     empty or damaged collection; the message says what to do."""
+
+
+class SettingsError(QAError, ValueError):
+    """Settings that cannot work together (an unknown fusion, a weight for a retriever that is not
+    loaded …); the message names the setting and what it may be."""

@@ -26,13 +26,13 @@ from corpus.loading import not_a_file
 from corpus.model import Block, BlockKind, Document
 from qa.errors import QAError
 from qa.model import Answer, Citation
+from qa.pipeline import MAX_K
 
 LANGUAGES = ("zh-Hant", "zh-Hans", "en")
 """Question languages, in the order the report lists them (any other language follows)."""
 OVERALL = "overall"
 MRR_DEPTH = 10
 MISS_AT = 5
-MAX_K = 100
 
 
 class EvaluationError(QAError, ValueError):

@@ -6,12 +6,12 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from corpus.characters import HAN_CHARACTER
 from corpus.script import to_simplified, to_traditional
 
 Language = Literal["zh-Hant", "zh-Hans", "en"]
 LANGUAGES: tuple[Language, ...] = ("zh-Hant", "zh-Hans", "en")
 
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN = re.compile(r"[A-Za-z]")
 
 
@@ -37,7 +37,7 @@ class AnalyzedQuery:
 
 def detect_language(text: str) -> Language:
     """``en`` when Latin letters outnumber Chinese characters; Simplified when OpenCC says so."""
-    han = len(_HAN.findall(text))
+    han = len(HAN_CHARACTER.findall(text))
     latin_words = len(re.findall(r"[A-Za-z]+", text))
     if han == 0 or latin_words > han:
         return "en"

@@ -7,8 +7,23 @@ import re
 from collections.abc import Iterable
 from enum import Enum
 
+from corpus.dates import date_mentions
 from index.tokenize import tokenize
-from qa.abstention import ASKS_DATE, ASKS_QUANTITY_ZH, date_mentions
+
+ASKS_DATE = re.compile(
+    r"哪一?天|何時|何时|什麼時候|什么时候|[幾几](?:月|日|號|号|時|时)|哪一?年|日期|\bwhen\b|\bwhat date\b", re.I
+)
+"""A question that asks for a date: "哪一天", "幾月幾日", "什么时候", "when", "what date"."""
+HOW_MANY_ZH = r"(?<!第)[幾几](?![月日號号時时點点乎])"
+"""幾 asking for a number: not an ordinal (第幾), a date or hour (幾月, 幾時, 幾點), nor 幾乎 (almost)."""
+# How a Chinese question (in search form: Traditional characters) asks for a number.
+ASKS_QUANTITY_ZH = rf"多少|多大|多長|多长|多高|多遠|多远|多久|多重|{HOW_MANY_ZH}"
+"""A Chinese question asking for a number: 多少, 多長, 幾 (as :data:`HOW_MANY_ZH`)."""
+# What a Chinese question asks with rather than about: question words, particles, "tell me".
+ZH_QUESTION_WORDS = re.compile(
+    r"請問|請|告訴我|介紹一下|介紹|一下|為什麼|什麼|甚麼|為何|怎麼樣|怎麼|怎樣|如何|哪裡|哪兒|哪些|哪個|哪一|哪"
+    r"|誰|多少|幾|嗎|呢|吧|啊|的|了|是|有|意思|指"
+)
 
 
 class AnswerType(Enum):
@@ -41,7 +56,7 @@ def asked_type(question: str) -> AnswerType | None:
 
 def holds_type(text: str, kind: AnswerType | None) -> bool:
     """Whether ``text`` holds an answer of ``kind``: a year; a month with its day or year (any form
-    :func:`~qa.abstention.date_mentions` reads); a number in digits or Chinese numerals."""
+    :func:`~corpus.dates.date_mentions` reads); a number in digits or Chinese numerals."""
     if kind is None:
         return False
     if kind is AnswerType.NUMBER:

@@ -19,15 +19,18 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from index.tokenize import tokenize
+from qa.evidence import DateMatcher
 from qa.fitted import LinearModel, english_copies, with_english_copies
 from qa.language import AnalyzedQuery
 from qa.question_types import AnswerType, holds_type
 from qa.references import asks_for_source
-from qa.retrieval import LEXICAL, SENTENCES, DateMatcher, Hit
+from qa.retrieval import LEXICAL, Granularity, Hit, Rankings, RetrieverId
 
-DENSE_MEMBERS = ("e5", "use", "e5" + SENTENCES, "use" + SENTENCES)
-MEMBERS = (*DENSE_MEMBERS, LEXICAL, LEXICAL + SENTENCES)
-"""The retrievers whose rankings the fitted model reads, by fusion key."""
+_SENTENCE = Granularity.SENTENCE
+DENSE_MEMBERS = (RetrieverId("e5"), RetrieverId("use"), RetrieverId("e5", _SENTENCE), RetrieverId("use", _SENTENCE))
+LEXICAL_MEMBERS = (RetrieverId(LEXICAL), RetrieverId(LEXICAL, _SENTENCE))
+MEMBERS = (*DENSE_MEMBERS, *LEXICAL_MEMBERS)
+"""The retrievers whose rankings the fitted model reads."""
 
 
 def _base_features() -> tuple[str, ...]:
@@ -38,7 +41,7 @@ def _base_features() -> tuple[str, ...]:
 BASE_FEATURES = _base_features()
 FEATURES = (
     *with_english_copies(BASE_FEATURES),
-    *(f"en: coverage × {m} scaled" for m in (LEXICAL, LEXICAL + SENTENCES)),
+    *(f"en: coverage × {m} scaled" for m in LEXICAL_MEMBERS),
 )
 """The features of a candidate passage, in the model's order."""
 
@@ -75,8 +78,10 @@ class CandidateFeatures:
                 self._holds[row, kind] = found
         return found
 
-    def run(self, query: AnalyzedQuery, rankings: Mapping[str, list[Hit]]) -> tuple[np.ndarray, np.ndarray]:
+    def run(self, query: AnalyzedQuery, rankings: Rankings) -> tuple[np.ndarray, np.ndarray]:
         """The candidate rows (every row some retriever returned, ascending) and their feature matrix."""
+        if not all(isinstance(rid, RetrieverId) for rid in rankings):
+            raise TypeError(f"rankings are keyed by RetrieverId, got {[type(k).__name__ for k in rankings]}")
         rows = np.array(sorted({h.row for hits in rankings.values() for h in hits}), dtype=np.int64)
         position = {int(r): i for i, r in enumerate(rows)}
         base = np.zeros((len(rows), len(BASE_FEATURES)))
@@ -99,7 +104,7 @@ class CandidateFeatures:
             base[i, column["references, source asked"]] = share if asked else 0.0
         coverage = np.zeros((len(rows), 2))
         if query.language == "en":
-            coverage = query.lexical_coverage * base[:, [column[f"{m} scaled"] for m in (LEXICAL, LEXICAL + SENTENCES)]]
+            coverage = query.lexical_coverage * base[:, [column[f"{m} scaled"] for m in LEXICAL_MEMBERS]]
         return rows, np.hstack([english_copies(base, query.language), coverage])
 
 
@@ -112,7 +117,11 @@ class FittedRanker:
         self.model = model
         self.features = features
 
-    def run(self, query: AnalyzedQuery, rankings: Mapping[str, list[Hit]]) -> list[Hit]:
+    def reads(self, query: AnalyzedQuery, retriever: RetrieverId) -> bool:
+        """Whether the model reads ``retriever``'s ranking."""
+        return retriever in MEMBERS
+
+    def run(self, query: AnalyzedQuery, rankings: Rankings) -> list[Hit]:
         """Every candidate passage with the model's probability that it answers ``query``, best first."""
         rows, x = self.features.run(query, rankings)
         if not len(rows):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from corpus.characters import HAN
 from index.sentences import sentence_spans
 
 _REFERENCE = re.compile(
@@ -28,7 +29,7 @@ _INFO_NOUN = (
 """What a source is asked of: a figure or table, a number, a claim or quote."""
 _ASKS_SOURCE = re.compile(
     r"出自(?:哪|何|誰|谁)|出處|出处|資料來源|资料来源|消息來源|消息来源|引自哪|引自何|援引自哪"
-    r"|哪[家個个份篇則则些][\u4e00-\u9fff]{0,4}?(?:媒體|媒体|報紙|报纸|報社|报社|通訊社|通讯社|報告|报告|報導|报道|新聞|新闻|文章|文件|資料|资料|研究|刊物)"
+    rf"|哪[家個个份篇則则些][{HAN}]{{0,4}}?(?:媒體|媒体|報紙|报纸|報社|报社|通訊社|通讯社|報告|报告|報導|报道|新聞|新闻|文章|文件|資料|资料|研究|刊物)"
     r"|(?:誰|谁)(?:製作|制作|繪製|绘制|編製|编制|整理|報導|报道)|(?:作者|製作者|制作者|繪製者|绘制者)是(?:誰|谁)"
     r"|\baccording to (?:which|what|whom)\b"
     r"|\b(?:which|what) (?:\w+ )?(?:reports?|media|outlets?|newspapers?|papers?|news agency|news agencies|publications?"

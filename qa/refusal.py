@@ -12,19 +12,19 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
+from corpus.characters import HAN
 from corpus.script import to_simplified
 from index.lexicon import MAX_HEADWORD_CHARS, BilingualLexicon, english_words, load_cedict
 from index.tokenize import ENGLISH_STOPWORDS, normalize_for_search, tokenize
-from qa.abstention import ZH_QUESTION_WORDS
 from qa.fitted import LinearModel, english_copies, with_english_copies
 from qa.language import AnalyzedQuery
-from qa.question_types import QuestionTerms, asked_type
+from qa.question_types import ZH_QUESTION_WORDS, QuestionTerms, asked_type
 from qa.ranking import DENSE_MEMBERS, CandidateFeatures
-from qa.retrieval import Hit
+from qa.retrieval import Hit, Rankings
 
 TOP = 3
 """How many of the best passages the evidence is read from."""
@@ -47,7 +47,7 @@ def _log_odds(p: float) -> float:
 
 
 def refusal_features(
-    query: AnalyzedQuery, fused: Sequence[Hit], rankings: Mapping[str, Sequence[Hit]], candidates: CandidateFeatures
+    query: AnalyzedQuery, fused: Sequence[Hit], rankings: Rankings, candidates: CandidateFeatures
 ) -> np.ndarray:
     """The :data:`REFUSAL_FEATURES` of a question, from its fitted ranking (``fused``, scores are
     probabilities) and each retriever's ranking."""
@@ -90,7 +90,7 @@ class RefusalJudge:
         return self.odds(features) >= float(self.model.threshold or 0.0)
 
 
-_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]{2,}")
+_HAN_RUN = re.compile(f"[{HAN}]{{2,}}")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
 MAX_NAMED = 3
 

@@ -1,33 +1,62 @@
-"""Retrievers over a :class:`index.store.PassageIndex` (dense, sentence-level, BM25), and their fusion."""
+"""Retrievers over a :class:`index.store.PassageStore` (dense, sentence-level, BM25), named by
+:class:`RetrieverId`, and :class:`Retrievers`, the stage that runs them all on one question."""
 
 from __future__ import annotations
 
-import functools
-import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
+from enum import Enum
 from typing import NamedTuple
 
 import numpy as np
 
 from index.embedders import Embedder
 from index.store import PassageStore
-from qa.abstention import YearContext, date_mentions
-from qa.language import AnalyzedQuery, Language
-from qa.references import asks_for_source, reference_share
+from qa.errors import SettingsError
+from qa.language import AnalyzedQuery
 
 LEXICAL = "bm25"
+"""The source name of the lexical (BM25) retrievers."""
 DATES = "dates"
-"""The key of the question's dates' weight in a fusion-weight table."""
-SENTENCES = ":sentences"
-"""Suffix of a sentence-level retriever's name in fusion weights: ``"e5:sentences"``."""
+"""The key of the date evidence's weight in a fusion-weight table (not a retriever)."""
 SENTENCES_PER_PASSAGE = 8
 """Sentences searched per passage wanted, so that max-pooling still yields enough passages."""
 
 
-def _only(doc_ids: Collection[str] | None) -> dict[str, Collection[str]]:
-    """The ``doc_ids`` keyword for a store's search, only when there is a filter (so that a store
-    without filtering still serves unfiltered searches)."""
-    return {} if doc_ids is None else {"doc_ids": doc_ids}
+class Granularity(str, Enum):
+    """What a retriever scores: whole passages, or each passage by its best sentence."""
+
+    PASSAGE = "passages"
+    SENTENCE = "sentences"
+
+
+class RetrieverId(NamedTuple):
+    """A retriever: its source (an embedder's settings key, ``"e5"``, ``"use"``, ``"st:…"``, or
+    ``"bm25"``) and granularity. Written ``"e5"`` or ``"e5:sentences"`` in weight tables."""
+
+    source: str
+    granularity: Granularity = Granularity.PASSAGE
+
+    def __str__(self) -> str:
+        return self.source if self.granularity is Granularity.PASSAGE else f"{self.source}:{self.granularity.value}"
+
+    @classmethod
+    def parse(cls, key: str | RetrieverId) -> RetrieverId:
+        """``"e5"`` → passages of e5, ``"bm25:sentences"`` → sentences of BM25; :class:`SettingsError`
+        for anything else."""
+        if isinstance(key, RetrieverId):
+            return key
+        if not isinstance(key, str) or not key.strip():
+            raise SettingsError(f"a retriever is named like 'e5', 'use:sentences' or 'bm25', not {key!r}")
+        source, colon, level = key.rpartition(":")
+        if colon and level == Granularity.SENTENCE.value and source:
+            return cls(source, Granularity.SENTENCE)
+        if colon and level == Granularity.PASSAGE.value and source:
+            return cls(source)
+        return cls(key)
+
+    @property
+    def is_lexical(self) -> bool:
+        return self.source == LEXICAL
 
 
 class Hit(NamedTuple):
@@ -37,221 +66,141 @@ class Hit(NamedTuple):
     score: float
 
 
-class DenseRetriever:
-    """Nearest passages by cosine similarity of one embedder's vectors (FAISS)."""
+Rankings = dict[RetrieverId, list[Hit]]
+"""Each retriever's hits for one question, best first."""
 
-    def __init__(self, index: PassageStore, embedder: Embedder, top_k: int = 50) -> None:
+
+def _only(doc_ids: Collection[str] | None) -> dict[str, Collection[str]]:
+    """The ``doc_ids`` keyword for a store's search, only when there is a filter (so that a store
+    without filtering still serves unfiltered searches)."""
+    return {} if doc_ids is None else {"doc_ids": doc_ids}
+
+
+class DenseRetriever:
+    """Nearest passages by cosine similarity of one embedder's vectors."""
+
+    def __init__(self, index: PassageStore, embedder: Embedder, key: str | None = None) -> None:
+        """``key``: the embedder's settings key (its name if not given)."""
         if embedder.name not in index.dense:
-            raise ValueError(f"the index has no vectors from {embedder.name!r}")
-        if top_k < 1:
-            raise ValueError("top_k must be at least 1")
+            raise SettingsError(f"the index has no vectors from {embedder.name!r}; rebuild it with that embedder")
         self.index = index
         self.embedder = embedder
-        self.name = embedder.name
-        self.top_k = top_k
-
-    def embed(self, query: AnalyzedQuery) -> np.ndarray:
-        return self.embedder.embed_queries([query.expanded_text])[0]
+        self.id = RetrieverId(key or embedder.name)
 
     def run(
-        self,
-        query: AnalyzedQuery,
-        top_k: int | None = None,
-        vector: np.ndarray | None = None,
-        doc_ids: Collection[str] | None = None,
+        self, query: AnalyzedQuery, vector: np.ndarray | None, top_k: int, doc_ids: Collection[str] | None = None
     ) -> list[Hit]:
-        """Nearest passages (of the documents ``doc_ids``, if given); pass ``vector`` when the query
-        was already embedded with this embedder."""
-        vector = self.embed(query) if vector is None else vector
-        return [Hit(r, s) for r, s in self.index.search_dense(self.name, vector, top_k or self.top_k, **_only(doc_ids))]
+        """Nearest passages (of the documents ``doc_ids``, if given) to ``vector``, the question
+        embedded by this embedder (embedded here if ``None``)."""
+        if vector is None:
+            vector = self.embedder.embed_queries([query.expanded_text])[0]
+        return [Hit(r, s) for r, s in self.index.search_dense(self.embedder.name, vector, top_k, **_only(doc_ids))]
 
 
 class SentenceRetriever:
     """Passages ranked by their best sentence under one embedder: finer than whole passages, so a
     question meets the one sentence that answers it rather than a passage's average."""
 
-    def __init__(self, index: PassageStore, embedder_name: str, top_k: int = 50) -> None:
-        if embedder_name not in index.sentence_dense:
-            raise ValueError(f"the index has no sentence vectors from {embedder_name!r}")
-        if top_k < 1:
-            raise ValueError("top_k must be at least 1")
+    def __init__(self, index: PassageStore, embedder: Embedder, key: str | None = None) -> None:
+        if embedder.name not in index.sentence_dense:
+            raise SettingsError(f"the index has no sentence vectors from {embedder.name!r}; rebuild it")
         self.index = index
-        self.name = embedder_name
-        self.top_k = top_k
+        self.embedder = embedder
+        self.id = RetrieverId(key or embedder.name, Granularity.SENTENCE)
 
-    def run(self, vector: np.ndarray, top_k: int | None = None, doc_ids: Collection[str] | None = None) -> list[Hit]:
-        """Passages by best sentence; ``vector`` is the question embedded by the same embedder."""
-        k = top_k or self.top_k
-        hits = self.index.search_sentences(self.name, vector, SENTENCES_PER_PASSAGE * k, **_only(doc_ids))
-        return [Hit(r, s) for r, s in hits[:k]]
+    def run(
+        self, query: AnalyzedQuery, vector: np.ndarray | None, top_k: int, doc_ids: Collection[str] | None = None
+    ) -> list[Hit]:
+        if vector is None:
+            vector = self.embedder.embed_queries([query.expanded_text])[0]
+        hits = self.index.search_sentences(self.embedder.name, vector, SENTENCES_PER_PASSAGE * top_k, **_only(doc_ids))
+        return [Hit(r, s) for r, s in hits[:top_k]]
 
 
 class LexicalRetriever:
-    """BM25 over Chinese character unigrams/bigrams and English words."""
+    """BM25 over Chinese character unigrams/bigrams and English words, of passages or (passages by
+    their best sentence) of sentences."""
 
-    name = LEXICAL
-
-    def __init__(self, index: PassageStore, top_k: int = 50) -> None:
-        if top_k < 1:
-            raise ValueError("top_k must be at least 1")
+    def __init__(self, index: PassageStore, granularity: Granularity = Granularity.PASSAGE) -> None:
         self.index = index
-        self.top_k = top_k
-
-    def run(self, query: AnalyzedQuery, top_k: int | None = None, doc_ids: Collection[str] | None = None) -> list[Hit]:
-        k = top_k or self.top_k
-        return [Hit(r, s) for r, s in self.index.search_lexical(query.expanded_text, k, **_only(doc_ids))]
-
-
-class SentenceLexicalRetriever(LexicalRetriever):
-    """BM25 over single sentences, passages ranked by their best sentence."""
-
-    name = LEXICAL + SENTENCES
-
-    def run(self, query: AnalyzedQuery, top_k: int | None = None, doc_ids: Collection[str] | None = None) -> list[Hit]:
-        k = top_k or self.top_k
-        return [Hit(r, s) for r, s in self.index.search_lexical_sentences(query.expanded_text, k, **_only(doc_ids))]
-
-
-class RankFuser:
-    """Weighted reciprocal-rank fusion: ``score = Σ w_r / (k + rank_r)``.
-
-    ``weights`` maps a query language to per-retriever weights (a retriever missing from the
-    mapping gets weight 1); weights are calibrated on the evaluation data per language, never
-    per question.
-    """
-
-    def __init__(self, weights: Mapping[str, Mapping[str, float]] | None = None, k: int = 60) -> None:
-        if k < 0:
-            raise ValueError("k must be non-negative")
-        for language, table in (weights or {}).items():
-            if any(w < 0 for w in table.values()):
-                raise ValueError(f"fusion weights for {language} must be non-negative")
-        self.weights = {lang: dict(table) for lang, table in (weights or {}).items()}
-        self.k = k
-
-    def weight(self, language: Language, retriever: str, scale: Mapping[str, float] | None = None) -> float:
-        """A retriever's weight for a query language, times its ``scale`` for this query (if given)."""
-        return self.weights.get(language, {}).get(retriever, 1.0) * (scale or {}).get(retriever, 1.0)
+        self.id = RetrieverId(LEXICAL, Granularity(granularity))
+        self._search = index.search_lexical if granularity is Granularity.PASSAGE else index.search_lexical_sentences
 
     def run(
-        self, rankings: Mapping[str, list[Hit]], language: Language, scale: Mapping[str, float] | None = None
+        self, query: AnalyzedQuery, vector: np.ndarray | None, top_k: int, doc_ids: Collection[str] | None = None
     ) -> list[Hit]:
-        """Fused hits, best first; ``scale`` multiplies some retrievers' weights for this query."""
-        fused: dict[int, float] = {}
-        for name, hits in rankings.items():
-            w = self.weight(language, name, scale)
-            if w == 0:
-                continue
-            for rank, hit in enumerate(hits, start=1):
-                fused[hit.row] = fused.get(hit.row, 0.0) + w / (self.k + rank)
-        return [Hit(r, s) for r, s in sorted(fused.items(), key=lambda item: (-item[1], item[0]))]
+        return [Hit(r, s) for r, s in self._search(query.expanded_text, top_k, **_only(doc_ids))]
 
 
-class ScoreFuser(RankFuser):
-    """Weighted sum of min-max normalised scores: ``score = Σ w_r · (s - min_r) / (max_r - min_r)``.
-
-    Each retriever's scores are scaled over its own candidate list, so a passage that one strong
-    member scores far above the rest keeps that margin, where rank fusion would flatten it to
-    "first". Weights as in :class:`RankFuser`.
-    """
-
-    def run(
-        self, rankings: Mapping[str, list[Hit]], language: Language, scale: Mapping[str, float] | None = None
-    ) -> list[Hit]:
-        fused: dict[int, float] = {}
-        for name, hits in rankings.items():
-            w = self.weight(language, name, scale)
-            if w == 0 or not hits:
-                continue
-            high, low = hits[0].score, hits[-1].score
-            span = high - low
-            for hit in hits:
-                fused[hit.row] = fused.get(hit.row, 0.0) + w * ((hit.score - low) / span if span > 0 else 1.0)
-        return [Hit(r, s) for r, s in sorted(fused.items(), key=lambda item: (-item[1], item[0]))]
+Retriever = DenseRetriever | SentenceRetriever | LexicalRetriever
 
 
-class DateMatcher:
-    """Passages that mention the dates a question names ("截至2018年9月20日", "on June 22").
+class Retrieval(NamedTuple):
+    """What :class:`Retrievers` found: each retriever's hits, and the question's vector per embedder key."""
 
-    BM25 sees a date only as common digits and characters (``2018``, ``9``, ``月``), so the one
-    passage that holds "2018年9月20日" gains little over any other of 2018. Here each date of the
-    question (a year, a month of a year, a day of a month; Chinese or English forms) counts by how
-    rare it is among the passages: ``score = Σ idf(date) / log N`` over the dates a passage shares.
-    """
-
-    def __init__(self, texts: Sequence[str], documents: Sequence[str] | None = None) -> None:
-        """``documents``: the document id of each text, when the texts are passages in document
-        order; a month a passage names without its year then reads in the year named before it,
-        in that passage or an earlier one of its document (see :class:`qa.abstention.YearContext`)."""
-        if documents is not None and len(documents) != len(texts):
-            raise ValueError("documents must give one document id per text")
-        self._rows: dict[str, list[int]] = {}
-        context, previous = YearContext(), None
-        for row, text in enumerate(texts):
-            document = documents[row] if documents is not None else row
-            if document != previous:
-                context, previous = YearContext(), document
-            for key in context.read(text):
-                self._rows.setdefault(key, []).append(row)
-        self._n = len(texts)
-        self._norm = math.log(self._n) if self._n > 1 else 1.0
-
-    def run(self, query: AnalyzedQuery, rows: Collection[int] | None = None) -> dict[int, float]:
-        """Passage row → score, for the passages (of ``rows``, if given) sharing a date with ``query``."""
-        scores: dict[int, float] = {}
-        for key in date_mentions(query.expanded_text):
-            matched = self._rows.get(key, [])
-            if not matched:
-                continue
-            weight = math.log(self._n / len(matched)) / self._norm
-            for row in matched:
-                if rows is None or row in rows:
-                    scores[row] = scores.get(row, 0.0) + weight
-        return scores
+    rankings: Rankings
+    vectors: dict[str, np.ndarray]
 
 
-class EvidenceAdjuster:
-    """Adjusts fused scores by what a passage holds: ``date_weight`` × its :class:`DateMatcher`
-    score, minus ``reference_penalty`` × its share of bibliographic references (plus
-    ``source_boost`` × that share instead, when the question asks for a source)."""
+class Retrievers:
+    """Every retriever of an index, run on one question: the dense and BM25 retrievers of passages
+    always, those of sentences when the fusion reads them for the question's language."""
 
     def __init__(
         self,
-        texts: Sequence[str],
-        documents: Sequence[str] | None = None,
+        index: PassageStore,
+        embedders: Mapping[str, Embedder],
+        sentence_keys: Collection[str] = (),
         *,
-        date_weight: float = 2.0,
-        reference_penalty: float = 0.25,
-        source_boost: float = 1.0,
+        top_k: int = 50,
     ) -> None:
-        if min(date_weight, reference_penalty, source_boost) < 0:
-            raise ValueError("date_weight, reference_penalty and source_boost must be non-negative")
-        self._texts = texts
-        self._documents = documents
-        self.date_weight = date_weight
-        self.reference_penalty = reference_penalty
-        self.source_boost = source_boost
+        """``embedders`` by settings key; ``sentence_keys``: the keys whose sentences are searched
+        too (the index must hold their sentence vectors); ``top_k``: passages each returns."""
+        if top_k < 1:
+            raise SettingsError(f"candidates must be at least 1, got {top_k}")
+        unknown = sorted(set(sentence_keys) - set(embedders))
+        if unknown:
+            raise SettingsError(f"sentence embedders {unknown} are not among the embedders {list(embedders)}")
+        self.embedders = dict(embedders)
+        self.top_k = top_k
+        self.retrievers: list[Retriever] = [DenseRetriever(index, e, key) for key, e in self.embedders.items()]
+        self.retrievers += [
+            SentenceRetriever(index, self.embedders[key], key)
+            for key in self.embedders
+            if key in sentence_keys and self.embedders[key].name in index.sentence_dense
+        ]
+        self.retrievers += [LexicalRetriever(index), LexicalRetriever(index, Granularity.SENTENCE)]
 
-    @functools.cached_property
-    def dates(self) -> DateMatcher:
-        return DateMatcher(self._texts, self._documents)
+    @property
+    def ids(self) -> tuple[RetrieverId, ...]:
+        return tuple(r.id for r in self.retrievers)
 
-    @functools.cached_property
-    def references(self) -> dict[int, float]:
-        """Row → reference share, for the passages holding any reference."""
-        return {row: share for row, text in enumerate(self._texts) if (share := reference_share(text)) > 0}
+    def embed(self, texts: Sequence[str]) -> dict[str, np.ndarray]:
+        """Questions (their expanded text) embedded by every embedder in one batch: key → matrix."""
+        return {key: embedder.embed_queries(list(texts)) for key, embedder in self.embedders.items()}
 
-    def run(self, query: AnalyzedQuery, hits: list[Hit], date_weight: float | None = None) -> list[Hit]:
-        """``hits`` (fused, best first) with adjusted scores, best first again; ``date_weight`` for
-        this question instead of the adjuster's."""
-        scores = {h.row: h.score for h in hits}
-        weight = self.date_weight if date_weight is None else date_weight
-        if weight:
-            for row, score in self.dates.run(query, scores).items():
-                scores[row] += weight * score
-        factor = self.source_boost if asks_for_source(query.text) else -self.reference_penalty
-        if factor:
-            for row, share in self.references.items():
-                if row in scores:
-                    scores[row] += factor * share
-        return [Hit(r, s) for r, s in sorted(scores.items(), key=lambda item: (-item[1], item[0]))]
+    def run(
+        self,
+        query: AnalyzedQuery,
+        *,
+        depth: int | None = None,
+        vectors: Mapping[str, np.ndarray] | None = None,
+        doc_ids: Collection[str] | None = None,
+        reads: Callable[[AnalyzedQuery, RetrieverId], bool] | None = None,
+    ) -> Retrieval:
+        """Each retriever's ``depth`` best passages (``top_k`` by default), from the documents
+        ``doc_ids`` only if given (the store filters before it cuts, so a chosen document's passages
+        are never crowded out). ``vectors``: the question already embedded, by key; ``reads``:
+        whether the fusion reads a sentence retriever for this question (all if not given)."""
+        found = dict(vectors) if vectors else {}
+        for key, embedder in self.embedders.items():
+            if key not in found:
+                found[key] = embedder.embed_queries([query.expanded_text])[0]
+        rankings: Rankings = {}
+        for retriever in self.retrievers:
+            rid = retriever.id
+            if rid.granularity is Granularity.SENTENCE and reads is not None and not reads(query, rid):
+                continue
+            vector = None if rid.is_lexical else found[rid.source]
+            rankings[rid] = retriever.run(query, vector, depth or self.top_k, doc_ids)
+        return Retrieval(rankings, found)

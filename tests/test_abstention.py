@@ -5,21 +5,20 @@ import pytest
 from conftest import FakeHashEmbedder
 
 from corpus import DocumentLoader
+from corpus.dates import YearContext, anchored_dates, date_mentions
 from index.lexicon import BilingualLexicon, english_words, load_cedict_people
 from qa import Assistant, Settings
 from qa.abstention import (
     MentionCheck,
     PersonCheck,
-    YearContext,
-    anchored_dates,
-    date_mentions,
     describe,
     missing_reason,
     quantity_focus,
     states_quantity,
 )
+from qa.config import RefusalSettings
+from qa.evidence import DateMatcher
 from qa.language import analyze
-from qa.retrieval import DateMatcher
 
 
 def test_a_month_without_a_year_reads_in_the_year_named_before_it():
@@ -187,8 +186,8 @@ def test_refusing_missing_specifics_can_be_turned_off(tmp_path):
     path.write_text("2018年6月12日川普與金正恩在新加坡會面，發表聯合聲明。駐韓美軍共28,500名。\n", encoding="utf-8")
     [document] = DocumentLoader().run([path])
 
-    def assistant(**kw: bool) -> Assistant:
-        settings = Settings(cache_dir=None, progress=False, abstain_floor={}, **kw)
+    def assistant(**kw: object) -> Assistant:
+        settings = Settings(cache_dir=None, progress=False, **kw)
         return Assistant([document], settings, embedders=[FakeHashEmbedder()])
 
     on = assistant()
@@ -197,6 +196,6 @@ def test_refusing_missing_specifics_can_be_turned_off(tmp_path):
     assert on.ask("川普的支持度是多少？").text.endswith("最接近的段落中沒有「支持度」的數字。")
     assert not on.ask("駐韓美軍有多少名？").abstained
     assert not on.ask("川普在新加坡與誰會面？").abstained
-    off = assistant(refuse_missing_specifics=False)
+    off = assistant(refusal=RefusalSettings(specific_checks=()))
     assert not off.ask("普丁對新加坡會面有何看法？").abstained
     assert not off.ask("川普的支持度是多少？").abstained

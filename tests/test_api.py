@@ -10,7 +10,7 @@ from qa import Answer, Assistant, Citation, InvalidRequestError, Settings, Unkno
 
 @pytest.fixture
 def assistant(fake_embedder, tmp_path):
-    settings = Settings(cache_dir=tmp_path, progress=False, abstain_floor={})
+    settings = Settings(cache_dir=tmp_path, progress=False)
     return Assistant(settings=settings, embedders=[fake_embedder])
 
 

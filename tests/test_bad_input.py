@@ -18,7 +18,7 @@ from qa.cli import main
 
 
 def settings(tmp_path, **kw) -> Settings:
-    return Settings(cache_dir=tmp_path / "cache", progress=False, abstain_floor={}, **kw)
+    return Settings(cache_dir=tmp_path / "cache", progress=False, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +46,8 @@ def test_a_one_megabyte_question_is_answered_on_a_prefix_saying_so(assistant):
     assert len(question.encode()) > 1_000_000
     answer = assistant.ask(question)
     assert answer.citations and not answer.abstained
-    assert len(answer.question) <= assistant.settings.max_question_chars
-    assert f"first {assistant.settings.max_question_chars:,}" in answer.notice
+    assert len(answer.question) <= assistant.settings.answering.max_question_chars
+    assert f"first {assistant.settings.answering.max_question_chars:,}" in answer.notice
     assert assistant.ask("北韓迄今共進行幾次核試？").notice == ""
     [many] = assistant.ask_many([question])
     assert many.notice == answer.notice
@@ -147,7 +147,7 @@ def test_one_long_line_without_punctuation_is_chunked_within_bounds(tmp_path, te
     s = settings(tmp_path)
     assistant = Assistant([document], s, embedders=[FakeHashEmbedder()])
     passages = assistant.passages
-    assert all(len(p.text) <= s.chunk_size for p in passages)
+    assert all(len(p.text) <= s.index.chunk_size for p in passages)
     assert all(p.text == document.text[p.start : p.end] for p in passages)
     assert passages[0].start == 0 and passages[-1].end == len(document.text)
     assert assistant.ask(text[:20], k=2).citations

@@ -209,9 +209,11 @@ def test_well_formed_files_that_do_not_fit_are_refused_and_the_index_rebuilt(sav
 @pytest.mark.parametrize("damage", ["dense-0.faiss", "manifest.json", "bm25/vocab.index.json"])
 def test_the_assistant_answers_as_before_after_damage(chapter, tmp_path, damage, caplog):
     from qa import Assistant, Settings
+    from qa.config import IndexSettings
 
     embedder = FakeHashEmbedder()
-    settings = Settings(cache_dir=tmp_path, progress=False, sentence_embedders=(embedder.name,))
+    index = IndexSettings(embedders=(embedder.name,), sentence_embedders=(embedder.name,))
+    settings = Settings(cache_dir=tmp_path, progress=False, index=index)
     first = Assistant([chapter], settings, embedders=[embedder])
     expected = [first.ask(q).to_dict() for q in QUERIES]
     truncate(tmp_path / "indexes" / first.index.key / damage)

@@ -99,8 +99,7 @@ def test_passage_id_depends_on_every_input() -> None:
 
 @pytest.mark.parametrize("number", [1, 2, 3, 4])
 def test_footnotes_become_their_own_passages(doc: Document, passages: list[Passage], number: int) -> None:
-    note = doc.footnote(number)
-    assert note is not None
+    [note] = [b for b in doc.blocks if b.kind is BlockKind.FOOTNOTE and b.footnote_number == number]
     mine = [p for p in passages if p.start < note.end and p.end > note.start]
     assert mine
     for p in mine:

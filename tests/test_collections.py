@@ -20,6 +20,7 @@ from index.chunking import ChunkSplitter
 from index.store import IndexBuilder, load_or_build
 from qa import Assistant, Collection, CollectionError, InvalidRequestError, Settings
 from qa.cli import main
+from qa.config import RankingSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 BUDGET = """# 研究所年度報告
@@ -52,7 +53,7 @@ def write(path: Path, text: str) -> Path:
 
 @pytest.fixture
 def settings(tmp_path):
-    return Settings(cache_dir=tmp_path / "cache", progress=False, abstain_floor={})
+    return Settings(cache_dir=tmp_path / "cache", progress=False)
 
 
 @pytest.fixture
@@ -210,17 +211,19 @@ def test_a_collection_name_within_the_rules_always_fits_a_folder_name(settings, 
 
 def test_adding_what_another_process_added_meanwhile_is_not_reported_as_added(capsys, settings, files, monkeypatch):
     other = Collection("notes", settings)
-    real_stage = Collection._stage
+    import qa.collection
+
+    real_stage = qa.collection.stage_files
     raced = []
 
-    def stage_then_race(self, *args, **kwargs):  # type: ignore[no-untyped-def]
-        staged = real_stage(self, *args, **kwargs)
+    def stage_then_race(*args, **kwargs):  # type: ignore[no-untyped-def]
+        staged = real_stage(*args, **kwargs)
         if not raced:  # another process commits the same file between our staging and our commit
             raced.append(True)
             other.add([files["budget"]])
         return staged
 
-    monkeypatch.setattr(Collection, "_stage", stage_then_race)
+    monkeypatch.setattr(qa.collection, "stage_files", stage_then_race)
     common = ["--cache-dir", str(settings.cache_dir), *FAST, "--collection", "notes", "--json"]
     code, out, err = run(capsys, "index", "add", str(files["budget"]), str(files["garden"]), *common)
     assert code == 0, err
@@ -323,7 +326,7 @@ def test_questions_search_only_the_chosen_documents(chapter_and_notes):
 def test_the_filter_applies_before_the_cut_with_few_candidates(settings, chapter_and_notes):
     few = Assistant(
         collection="mixed",
-        settings=Settings(cache_dir=settings.cache_dir, progress=False, abstain_floor={}, candidates=3),
+        settings=Settings(cache_dir=settings.cache_dir, progress=False, ranking=RankingSettings(candidates=3)),
         embedders=[FakeHashEmbedder()],
     )
     budget = [c.id for c in few.passages if c.doc_id == "budget"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from corpus import (
+    Block,
     BlockKind,
     Document,
     DocumentError,
@@ -115,19 +116,21 @@ def test_figure_caption_and_source(doc: Document) -> None:
 # --- footnotes --------------------------------------------------------------------------------
 
 
+def footnote(doc: Document, number: int) -> Block | None:
+    """The footnote block with this number, if the document has one."""
+    return next((b for b in doc.blocks if b.kind is BlockKind.FOOTNOTE and b.footnote_number == number), None)
+
+
 def test_four_footnotes_numbered_one_to_four(doc: Document) -> None:
     notes = [b for b in doc.blocks if b.kind is BlockKind.FOOTNOTE]
     assert len(notes) == 4
     assert sorted(b.footnote_number for b in notes) == [1, 2, 3, 4]
-    for n in range(1, 5):
-        note = doc.footnote(n)
-        assert note is not None and note.footnote_number == n
-    assert doc.footnote(5) is None
-    assert doc.footnote(1).text.startswith("陳蒿堯，國家安全與決策研究所助理研究員")
-    assert doc.footnote(2).text.startswith("南韓負擔的駐韓美軍費")
-    assert doc.footnote(3).text.startswith("“Security Meeting Examines Wartime Control")
-    assert doc.footnote(4).text.startswith("北韓曾向美方具體提出")
-    assert doc.footnote(4).text.endswith("840509.html")
+    by_number = {b.footnote_number: b for b in notes}
+    assert by_number[1].text.startswith("陳蒿堯，國家安全與決策研究所助理研究員")
+    assert by_number[2].text.startswith("南韓負擔的駐韓美軍費")
+    assert footnote(doc, 3).text.startswith("“Security Meeting Examines Wartime Control")
+    assert footnote(doc, 4).text.startswith("北韓曾向美方具體提出")
+    assert footnote(doc, 4).text.endswith("840509.html")
 
 
 def test_no_footnote_marker_left_in_the_text(doc: Document) -> None:
@@ -138,7 +141,7 @@ def test_no_footnote_marker_left_in_the_text(doc: Document) -> None:
 
 @pytest.mark.parametrize("number", [1, 2, 3, 4])
 def test_footnote_follows_and_is_linked_from_its_citing_block(doc: Document, number: int) -> None:
-    note = doc.footnote(number)
+    note = footnote(doc, number)
     assert note is not None
     citing = [b for b in doc.blocks if number in b.footnotes]
     assert len(citing) == 1
@@ -150,9 +153,9 @@ def test_footnote_follows_and_is_linked_from_its_citing_block(doc: Document, num
 
 
 def test_footnotes_cited_by_the_right_paragraphs(doc: Document) -> None:
-    assert "2014年1月簽訂的第9期防衛費分攤協定將於2018年底到期。" in doc.blocks[doc.footnote(2).index - 1].text
-    assert "保留韓美聯軍司令部達成協議。" in doc.blocks[doc.footnote(3).index - 1].text
-    assert doc.blocks[doc.footnote(4).index - 1].text.endswith("目標邁進。")
+    assert "2014年1月簽訂的第9期防衛費分攤協定將於2018年底到期。" in doc.blocks[footnote(doc, 2).index - 1].text
+    assert "保留韓美聯軍司令部達成協議。" in doc.blocks[footnote(doc, 3).index - 1].text
+    assert doc.blocks[footnote(doc, 4).index - 1].text.endswith("目標邁進。")
 
 
 # --- page-break repair ------------------------------------------------------------------------

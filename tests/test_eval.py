@@ -160,9 +160,7 @@ def test_evaluator_arguments_are_checked():
 
 def test_real_assistant_with_fake_embedder(chapter, fake_embedder):
     """The whole path over the chapter: a sentence asked verbatim is found, a made-up gold string is not."""
-    assistant = Assistant(
-        [chapter], Settings(cache_dir=None, progress=False, abstain_floor={}), embedders=[fake_embedder]
-    )
+    assistant = Assistant([chapter], Settings(cache_dir=None, progress=False), embedders=[fake_embedder])
     sentence = "9月19日兩韓領導人順利簽署《平壤共同宣言》"
     assert sentence in chapter.text
     questions = [
@@ -306,7 +304,7 @@ def test_drcd_hit_needs_the_own_paragraph_and_an_answer_text():
 
 def test_drcd_evaluator_on_a_tiny_corpus(drcd_file, fake_embedder):
     documents, questions = load_drcd(drcd_file)
-    settings = Settings(cache_dir=None, progress=False, abstain_floor={})
+    settings = Settings(cache_dir=None, progress=False)
     assistant = Assistant(documents, settings, embedders=[fake_embedder])
     report = DrcdEvaluator(assistant, k=10).run(questions)
     # three one-passage paragraphs: every question sees every passage; only 200-1-1 (answer not in its paragraph) misses
@@ -323,9 +321,7 @@ def test_drcd_evaluator_on_a_tiny_corpus(drcd_file, fake_embedder):
 
 def test_drcd_sample_is_deterministic(drcd_file, fake_embedder):
     documents, questions = load_drcd(drcd_file)
-    assistant = Assistant(
-        documents, Settings(cache_dir=None, progress=False, abstain_floor={}), embedders=[fake_embedder]
-    )
+    assistant = Assistant(documents, Settings(cache_dir=None, progress=False), embedders=[fake_embedder])
     evaluator = DrcdEvaluator(assistant)
     first = [r.id for r in evaluator.run(questions, sample=2, seed=7).results]
     assert first == [r.id for r in evaluator.run(questions, sample=2, seed=7).results]
@@ -337,7 +333,7 @@ def test_drcd_sample_is_deterministic(drcd_file, fake_embedder):
 
 def test_drcd_evaluator_refuses_questions_of_unindexed_paragraphs(drcd_file, chapter, fake_embedder):
     _, questions = load_drcd(drcd_file)
-    settings = Settings(cache_dir=None, progress=False, abstain_floor={})
+    settings = Settings(cache_dir=None, progress=False)
     assistant = Assistant([chapter], settings, embedders=[fake_embedder])
     with pytest.raises(EvaluationError, match="not indexed"):
         DrcdEvaluator(assistant).run(questions)

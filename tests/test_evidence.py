@@ -4,10 +4,11 @@ import math
 
 import pytest
 
-from qa import Settings
+from qa.config import RankingSettings
+from qa.evidence import DateMatcher, EvidenceAdjuster
 from qa.language import AnalyzedQuery
 from qa.references import asks_for_source, is_reference, reference_share
-from qa.retrieval import DateMatcher, EvidenceAdjuster, Hit, ScoreFuser
+from qa.retrieval import Hit
 
 PASSAGES = [
     "雙方迄2018年9月20日歷經7輪談判，仍未形成共識。",
@@ -112,29 +113,11 @@ def test_evidence_weights_are_checked():
     with pytest.raises(ValueError, match="non-negative"):
         EvidenceAdjuster(PASSAGES, date_weight=-1)
     with pytest.raises(ValueError, match="non-negative"):
-        Settings(reference_penalty=-0.1)
+        RankingSettings(reference_penalty=-0.1)
 
 
-def test_a_query_can_scale_a_retrievers_weight():
-    fuser = ScoreFuser({"en": {"bm25": 1.0, "e5:sentences": 0.5}})
-    rankings = {"bm25": [Hit(1, 9.0), Hit(2, 1.0)], "e5:sentences": [Hit(2, 0.9), Hit(1, 0.8)]}
-    assert fuser.run(rankings, "en")[0].row == 1
-    assert fuser.run(rankings, "en", {"bm25": 0.3})[0].row == 2
-    assert dict(fuser.run(rankings, "en", {"bm25": 0.3}))[1] == pytest.approx(0.3)
-
-
-def test_a_question_naming_only_the_documents_terms_is_covered():
-    from index.lexicon import BilingualLexicon
-    from qa.abstention import DocumentTerms
-
-    terms = DocumentTerms(["9月12日完成終端高空區域防禦 (「薩德」) 編裝。", "共同警備區（Joint Security Area, JSA）"])
-    lexicon = BilingualLexicon({"thaad": ["薩德"]})
-    assert terms.covers(query("什麼是薩德？"), lexicon)
-    assert terms.covers(query("JSA是什麼？"), lexicon)
-    assert terms.covers(query("What is THAAD?", "en"), lexicon)
-    assert terms.covers(query("What is the Joint Security Area?", "en"), lexicon)  # the documents' own words
-    assert not terms.covers(query("今天天氣如何？"), lexicon)
-    assert not terms.covers(query("薩德與天氣"), lexicon)  # one foreign term is enough
-    assert not terms.covers(query("What is the weather in Paris?", "en"), lexicon)
-    assert not terms.covers(query("什麼？"), lexicon)  # nothing but question words
-    assert not terms.covers(query("What is it?", "en"), lexicon)
+def test_the_date_weight_can_depend_on_the_question_language():
+    adjuster = EvidenceAdjuster(PASSAGES, date_weight=lambda language: 2.0 if language == "en" else 0.0)
+    dated = [Hit(3, 1.0), Hit(0, 0.6)]
+    assert adjuster.run(query("截至2018年9月20日談判進行了幾輪？"), dated)[0].row == 3
+    assert adjuster.run(query("What happened on September 20, 2018?", "en"), dated)[0].row == 0

@@ -597,7 +597,7 @@ def fake_assistant(files, tmp_path_factory):  # type: ignore[no-untyped-def]
 
     cache = tmp_path_factory.mktemp("fake-cache")
     paths = [files[n] for n in ("zh_pdf", "en_pdf", "docx", "html", "md")]
-    settings = Settings(cache_dir=cache, progress=False, abstain_floor={})
+    settings = Settings(cache_dir=cache, progress=False)
     first = Assistant.from_paths(paths, settings, embedders=[FakeHashEmbedder()])
     again = Assistant.from_paths(paths, settings, embedders=[FakeHashEmbedder()])
     assert first.index_built and not again.index_built

@@ -4,8 +4,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from corpus.dates import chinese_dates, date_mentions
 from index.lexicon import BilingualLexicon, DictionaryEntry, english_words, load_cedict, mine_pairs
-from qa.abstention import MentionCheck, chinese_dates, date_mentions
+from qa.abstention import MentionCheck
 
 
 def test_pairs_written_in_the_text_are_mined():
@@ -52,14 +53,14 @@ def test_only_dictionary_terms_the_documents_use_enter_the_lexicon():
         "川普": (DictionaryEntry("川普", "川普", ("(Tw) surname Trump",)),),
     }
     lexicon = BilingualLexicon.build(["韓戰停戰協定簽署65周年，川普表示。"], dictionary)
-    assert lexicon.translate("When was the armistice?") == ["停戰"]  # 休戰 is not in the text
-    assert lexicon.translate("What did Trump say?") == ["川普"]  # "surname" and "(Tw)" are not meaning
-    assert lexicon.translate("weather in Paris") == []
+    assert lexicon.carry_over("When was the armistice?").terms == ["停戰"]  # 休戰 is not in the text
+    assert lexicon.carry_over("What did Trump say?").terms == ["川普"]  # "surname" and "(Tw)" are not meaning
+    assert lexicon.carry_over("weather in Paris").terms == []
 
 
 def test_longer_phrases_win_over_their_words():
     lexicon = BilingualLexicon({"stimson center": ["史汀生研究中心"], "center": ["中心"]})
-    assert lexicon.translate("the Stimson Center report") == ["史汀生研究中心"]
+    assert lexicon.carry_over("the Stimson Center report").terms == ["史汀生研究中心"]
 
 
 def test_chinese_terms_reach_the_words_of_english_documents():
@@ -75,7 +76,7 @@ def test_chinese_terms_reach_the_words_of_english_documents():
     assert lexicon.to_english("视察员何时离开？") == ["inspectors"]  # Simplified too; the form the text uses
     assert lexicon.to_english("禁止出口哪些機械？") == ["machinery"]
     assert lexicon.to_english("今天天氣如何？") == []  # "weather" is not in the English text
-    assert lexicon.translate("When did the inspectors leave?") == []  # English keys are not Chinese ones
+    assert lexicon.carry_over("When did the inspectors leave?").terms == []  # English keys are not Chinese ones
 
 
 def test_without_english_documents_chinese_questions_are_left_alone(chapter):
@@ -86,9 +87,11 @@ def test_without_english_documents_chinese_questions_are_left_alone(chapter):
 
 def test_the_chapter_lexicon_carries_english_questions_over(chapter):
     lexicon = BilingualLexicon.build([chapter.text], load_cedict())
-    assert {"韓戰", "停戰"} <= set(lexicon.translate("Which anniversary of the Korean War armistice fell in 2018?"))
-    assert "薩德" in lexicon.translate("THAAD deployment")
-    assert "補償" in lexicon.translate("compensation for denuclearization")
+    assert {"韓戰", "停戰"} <= set(
+        lexicon.carry_over("Which anniversary of the Korean War armistice fell in 2018?").terms
+    )
+    assert "薩德" in lexicon.carry_over("THAAD deployment").terms
+    assert "補償" in lexicon.carry_over("compensation for denuclearization").terms
 
 
 @pytest.mark.parametrize(
@@ -125,16 +128,16 @@ def test_people_glossed_by_full_name_are_found_by_one_name():
         "月亮": (DictionaryEntry("月亮", "月亮", ("the moon",)),),
     }
     lexicon = BilingualLexicon.build(["文在寅與普丁會面，月亮很圓。"], dictionary)
-    assert lexicon.translate("What did Moon say?") == ["月亮", "文在寅"]  # the word's own entry first
-    assert lexicon.translate("Moon Jae-in") == ["文在寅"]
-    assert lexicon.translate("Putin") == ["普丁"]
-    assert lexicon.translate("Seoul, capital of South Korea") == []
+    assert lexicon.carry_over("What did Moon say?").terms == ["月亮", "文在寅"]  # the word's own entry first
+    assert lexicon.carry_over("Moon Jae-in").terms == ["文在寅"]
+    assert lexicon.carry_over("Putin").terms == ["普丁"]
+    assert lexicon.carry_over("Seoul, capital of South Korea").terms == []
 
 
 def test_hyphenated_glosses_meet_joined_words():
     dictionary = {"無核化": (DictionaryEntry("無核化", "无核化", ("to make nuclear-free", "to de-nuclearize")),)}
     lexicon = BilingualLexicon.build(["推動無核化"], dictionary)
-    assert lexicon.translate("the denuclearization talks") == ["無核化"]
+    assert lexicon.carry_over("the denuclearization talks").terms == ["無核化"]
 
 
 def test_coverage_counts_what_lexical_search_can_match():

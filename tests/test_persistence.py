@@ -96,7 +96,7 @@ def test_sentence_vectors_and_the_lexicon_survive_a_reload(chapter, fake_embedde
         assert p.start <= start < end <= p.end and chapter.text[start:end].strip() == chapter.text[start:end]
     q = fake_embedder.embed_queries(["平壤共同宣言"])[0]
     assert loaded.search_sentences(fake_embedder.name, q, 20) == built.search_sentences(fake_embedder.name, q, 20)
-    assert loaded.lexicon.terms == built.lexicon.terms and "停戰" in loaded.lexicon.translate("armistice")
+    assert loaded.lexicon.terms == built.lexicon.terms and "停戰" in loaded.lexicon.carry_over("armistice").terms
     best = loaded.search_lexical_sentences("平壤共同宣言", 5)
     assert best == built.search_lexical_sentences("平壤共同宣言", 5)
     assert "平壤共同宣言" in loaded.passages[best[0][0]].content
@@ -126,3 +126,33 @@ def test_large_collections_switch_to_hnsw_and_still_find_the_nearest(monkeypatch
     _, rows = loaded.search(queries, 1)
     assert (rows[:, 0] == np.arange(50)).mean() >= 0.95
     assert np.allclose(loaded.reconstruct(7), vectors[7])
+
+
+@pytest.mark.parametrize(
+    ("owner", "constant", "value"),
+    [
+        ("index.lexical:LexicalIndex", "VERSION", "bm25s-k1.5-b0.75-cjk-bigram-v1"),
+        ("index.store", "LEXICON_VERSION", "v99"),
+        ("index.store", "SENTENCE_RULES_VERSION", "cjk-punct-v99"),
+        ("index.chunking", "SPLITTER_VERSION", "recursive-cjk-v99"),
+        ("index.store", "FORMAT_VERSION", 99),
+    ],
+)
+def test_the_index_key_changes_with_each_component_version(chapter, fake_embedder, monkeypatch, owner, constant, value):
+    """A rule changed in the tokenizer, BM25, lexicon, sentence splitter or splitter means a new
+    index, never a stale one served from the cache."""
+    import importlib
+
+    module, _, attribute = owner.partition(":")
+    target = importlib.import_module(module)
+    builder = IndexBuilder(ChunkSplitter(300, 50), [fake_embedder])
+    before = builder.key([chapter])
+    monkeypatch.setattr(getattr(target, attribute) if attribute else target, constant, value)
+    assert builder.key([chapter]) != before
+
+
+def test_the_bm25_version_names_its_parameters_and_tokenizer():
+    from index.lexical import K1, B, LexicalIndex
+    from index.tokenize import TOKENIZER_VERSION
+
+    assert f"bm25s-k{K1}-b{B}-{TOKENIZER_VERSION}" == LexicalIndex.VERSION

@@ -6,6 +6,7 @@ import pytest
 
 from qa import Assistant, Settings
 from qa.answering import NO_ANSWER
+from qa.retrieval import Granularity, RetrieverId
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +64,7 @@ def test_a_second_assistant_loads_the_cached_index(real_assistant, real_cache_di
 
 
 def test_english_questions_search_with_the_documents_chinese_terms(real_assistant):
-    query = real_assistant._query("Which anniversary of the Korean War armistice fell in 2018?")
+    query = real_assistant.pipeline.analyzer.run("Which anniversary of the Korean War armistice fell in 2018?")
     assert {"韓戰", "停戰"} <= set(query.expansion)
     top = real_assistant.search("Which anniversary of the Korean War armistice fell in 2018?", k=3)
     assert any("韓戰停戰協定簽署65周年" in _norm(c.text) for c in top)
@@ -104,8 +105,9 @@ def test_questions_the_chapter_answers_in_other_words_are_answered(real_assistan
 
 
 def test_sentence_vectors_rank_passages_by_their_best_sentence(real_assistant):
-    rankings, _ = real_assistant._rankings(real_assistant._query("北韓迄今共進行幾次核試？"), 5)
-    best = real_assistant.index.passages[rankings["e5:sentences"][0].row]
+    pipeline = real_assistant.pipeline
+    rankings = pipeline.retrievers.run(pipeline.analyzer.run("北韓迄今共進行幾次核試？"), depth=5).rankings
+    best = real_assistant.index.passages[rankings[RetrieverId("e5", Granularity.SENTENCE)][0].row]
     assert "北韓迄今共進行6次核試" in best.content
 
 
@@ -121,6 +123,8 @@ def test_sentence_vectors_rank_passages_by_their_best_sentence(real_assistant):
 def test_short_questions_about_what_the_chapter_names_are_answered(real_assistant, question, gold):
     """They score as low under USE as off-topic ones, but every term they use is the chapter's."""
     answer = real_assistant.ask(question)
-    assert real_assistant._rankings(real_assistant._query(question), 5)[0]["use"][0].score < 0.2
+    pipeline = real_assistant.pipeline
+    rankings = pipeline.retrievers.run(pipeline.analyzer.run(question), depth=5).rankings
+    assert rankings[RetrieverId("use")][0].score < 0.2
     assert not answer.abstained
     assert gold in answer.citations[0].text

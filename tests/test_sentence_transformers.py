@@ -35,7 +35,7 @@ def test_an_english_document_is_answered_with_the_backend(minilm, tmp_path):
         "## Weather\n\nHeavy snow closed the mountain pass for three days.\n",
         encoding="utf-8",
     )
-    settings = Settings(cache_dir=tmp_path / "cache", progress=False, abstain_floor={})
+    settings = Settings(cache_dir=tmp_path / "cache", progress=False)
     assistant = Assistant.from_paths([doc], settings, embedders=[minilm])
     answer = assistant.ask("Why was the mountain road blocked?", k=2)
     assert answer.citations[0].section == ("Weather",)

@@ -89,7 +89,7 @@ def embedder() -> FaultyFakeEmbedder:
 
 @pytest.fixture(scope="module")
 def assistant(chapter, embedder) -> Assistant:
-    return Assistant([chapter], Settings(cache_dir=None, progress=False, abstain_floor={}), embedders=[embedder])
+    return Assistant([chapter], Settings(cache_dir=None, progress=False), embedders=[embedder])
 
 
 @pytest.fixture(scope="module")

@@ -52,6 +52,6 @@ def test_retrievers_run_over_another_store(fake_embedder):
     store = InMemoryStore(["駐韓美軍約28,500名", "川金會在新加坡舉行", "薩德系統部署"], fake_embedder)
     assert isinstance(store, PassageStore)
     query = analyze("川金會在哪裡舉行？")
-    dense = DenseRetriever(store, fake_embedder).run(query, 2)
-    lexical = LexicalRetriever(store).run(query, 2)
+    dense = DenseRetriever(store, fake_embedder).run(query, None, 2)
+    lexical = LexicalRetriever(store).run(query, None, 2)
     assert dense[0].row == 1 and lexical[0].row == 1

@@ -23,7 +23,7 @@ def app(chapter) -> ChatApp:
     sys.path.insert(0, str(Path(__file__).parent))
     from conftest import FakeHashEmbedder
 
-    settings = Settings(cache_dir=None, progress=False, abstain_floor={})
+    settings = Settings(cache_dir=None, progress=False)
     return create_app(assistant=Assistant([chapter], settings, embedders=[FakeHashEmbedder()]))
 
 

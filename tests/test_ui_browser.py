@@ -196,7 +196,7 @@ def test_a_hostile_document_renders_as_inert_text(browser, tmp_path):
 
     path = tmp_path / "hostile.md"
     path.write_text(HOSTILE_DOCUMENT, "utf-8")
-    settings = Settings(cache_dir=None, progress=False, abstain_floor={})
+    settings = Settings(cache_dir=None, progress=False)
     assistant = Assistant(DocumentLoader().run([path]), settings, embedders=[FakeHashEmbedder()])
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()

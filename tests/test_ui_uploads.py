@@ -17,7 +17,7 @@ NOTES = "# 會議筆記\n\n## 預算\n\n二〇二五年度的海洋觀測預算�
 
 
 def fake_settings(tmp_path: Path) -> Settings:
-    return Settings(cache_dir=tmp_path / "cache", progress=False, abstain_floor={})
+    return Settings(cache_dir=tmp_path / "cache", progress=False)
 
 
 @pytest.fixture

@@ -27,12 +27,13 @@ from corpus.model import Document
 from corpus.parsing import SURROGATES
 from index.embedding_cache import ProgressCallback
 from index.errors import IndexBuildError
-from qa.assistant import MAX_K, Assistant
+from qa.assistant import Assistant
 from qa.collection import Collection, unique_id
 from qa.config import Settings
 from qa.errors import QAError
 from qa.examples import CHAT_EXAMPLES
 from qa.model import Answer, Citation, Quote, Section, outline
+from qa.pipeline import MAX_K
 from ui import render
 
 log = logging.getLogger(__name__)
@@ -330,7 +331,7 @@ class ChatApp:
             return
         note = ""
         if answer.notice:  # a long question, answered on its first characters
-            limit = self.loader.wait().settings.max_question_chars
+            limit = self.loader.wait().settings.answering.max_question_chars
             note = render.markdown_text(
                 f"（問題過長：只以前 {limit:,} 字回答。 The question was answered on its first {limit:,} characters.）"
             )
