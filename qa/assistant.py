@@ -56,7 +56,10 @@ class Assistant:
             self.collection = collection
             documents = self.collection.documents()  # CollectionError when it has none
         self.documents: tuple[Document, ...] = tuple(documents) if documents else (load_default_document(),)
-        built = PipelineBuilder(self.settings).run(self.documents, embedders, rebuild=rebuild, progress=progress)
+        scope = f"collection:{self.collection.name}" if self.collection else None
+        built = PipelineBuilder(self.settings).run(
+            self.documents, embedders, rebuild=rebuild, progress=progress, scope=scope
+        )
         self.pipeline = built.pipeline
         self.index = built.index
         self.index_built = built.built

@@ -10,7 +10,8 @@ from corpus.model import Document
 from index.chunking import ChunkSplitter
 from index.embedders import BUNDLED_EMBEDDERS, Embedder, load_embedder
 from index.embedding_cache import EmbeddingCache, ProgressCallback
-from index.store import IndexBuilder, PassageStore, load_or_build
+from index.locations import open_store
+from index.store import IndexBuilder, PassageStore
 from qa.abstention import ScopedChecks
 from qa.answering import SIMILARITIES, ExtractiveAnswerer
 from qa.config import Fusion, Settings
@@ -73,8 +74,10 @@ class PipelineBuilder:
         *,
         rebuild: bool = False,
         progress: ProgressCallback | None = None,
+        scope: str | None = None,
     ) -> tuple[PassageStore, bool]:
-        """The index of ``documents``, from the cache or built (and cached)."""
+        """The index of ``documents``, from the cache or built (and cached), in the store the
+        settings name; ``scope``: the collection the documents are (see ``index.locations.open_store``)."""
         settings = self.settings
         cache = settings.cache_dir
         sentence_specs = settings.index.sentence_specs
@@ -86,8 +89,8 @@ class PipelineBuilder:
             sentence_embedders=[e.name for key, e in embedders.items() if key in sentence_specs],
         )
         with terminal_progress(settings.progress if progress is None else False) as bar:
-            return load_or_build(
-                documents, builder, cache / "indexes" if cache else None, rebuild=rebuild, progress=progress or bar
+            return open_store(
+                settings.store, documents, builder, cache, scope=scope, rebuild=rebuild, progress=progress or bar
             )
 
     def run(
@@ -97,10 +100,11 @@ class PipelineBuilder:
         *,
         rebuild: bool = False,
         progress: ProgressCallback | None = None,
+        scope: str | None = None,
     ) -> Built:
         keyed = self.embedders(embedders)
         self._check_keys(keyed)
-        index, built = self.index(documents, keyed, rebuild=rebuild, progress=progress)
+        index, built = self.index(documents, keyed, rebuild=rebuild, progress=progress, scope=scope)
         return Built(self.pipeline(index, documents, keyed), index, built, keyed)
 
     def _check_keys(self, embedders: dict[str, Embedder]) -> None:

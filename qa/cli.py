@@ -124,7 +124,9 @@ def index(args: argparse.Namespace, settings: Settings) -> int:
     info = {
         "key": assistant.index.key,
         "built_now": assistant.index_built,
-        "directory": str(settings.cache_dir / "indexes" / assistant.index.key) if settings.cache_dir else None,
+        "directory": str(settings.cache_dir / "indexes" / assistant.index.key)
+        if settings.cache_dir and settings.store == "faiss"
+        else assistant.index.manifest.get("store"),
         "documents": manifest["documents"],
         "embedders": manifest["embedders"],
         "splitter": manifest["splitter"],
@@ -277,6 +279,13 @@ def _common(*, nested: bool = False) -> argparse.ArgumentParser:
         help="comma-separated embedders: e5, use, st:<sentence-transformers model or path> (default: e5,use)",
         **keep,
     )
+    common.add_argument(
+        "--store",
+        metavar="STORE",
+        help="where the index lives: faiss (default), milvus or milvus:PATH.db (embedded Milvus Lite), "
+        "milvus://HOST:PORT (a Milvus server; login from PENINSULA_QA_MILVUS_TOKEN)",
+        **keep,
+    )
     common.add_argument("--json", action="store_true", help="print JSON for scripts", **keep)
     return common
 
@@ -306,6 +315,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     if args.embedders:
         embedders = tuple(e.strip() for e in args.embedders.split(",") if e.strip())
         settings = replace(settings, index=replace(settings.index, embedders=embedders))
+    if getattr(args, "store", None) is not None:
+        settings = replace(settings, store=args.store)
     return settings
 
 

@@ -16,6 +16,7 @@ from platformdirs import user_cache_dir
 
 from index.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE
 from index.embedders import BUNDLED_EMBEDDERS
+from index.locations import StoreLocation, StoreLocationError
 from index.store import HEADER_MODES
 from qa.errors import SettingsError
 from qa.fitted import fusion_weights
@@ -208,8 +209,16 @@ class Settings:
     refusal: RefusalSettings = field(default_factory=RefusalSettings)
     progress: bool | None = None
     """Show a progress bar while indexing: ``None`` = when stderr is a terminal."""
+    store: str = "faiss"
+    """Where the index lives: ``"faiss"`` (files in ``cache_dir``), ``"milvus"`` or ``"milvus:PATH.db"``
+    (Milvus Lite, embedded) or ``"milvus://HOST:PORT"`` (a Milvus server or cluster); see
+    ``index.locations`` and docs/scaling.md."""
 
     def __post_init__(self) -> None:
+        try:
+            StoreLocation.parse(self.store)
+        except StoreLocationError as exc:
+            raise SettingsError(str(exc)) from None
         for name, kind in (
             ("index", IndexSettings),
             ("ranking", RankingSettings),
