@@ -542,15 +542,23 @@ def report(sets: dict[str, Path], cache_dir: Path | None, models: Path | None) -
     return lines
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def run_from_command_line(
+    description: str, report: Callable[[dict[str, Path], Path | None, Path | None], list[str]], fitted: str
+) -> None:
+    """Parse ``--cache-dir``, ``--out``, ``--models`` and ``--sets``, run ``report`` on the chosen
+    sets and publish its Markdown (``fitted``: what ``--models`` receives, for the help)."""
+    parser = argparse.ArgumentParser(description=description.splitlines()[0])
     parser.add_argument("--cache-dir", type=Path, default=default_cache_dir(), help="index and embedding cache")
     parser.add_argument("--out", type=Path, help="write the Markdown report here")
-    parser.add_argument("--models", type=Path, default=Path(str(MODELS)), help="where to write the fitted models")
+    parser.add_argument("--models", type=Path, default=Path(str(MODELS)), help=f"where to write {fitted}")
     parser.add_argument("--sets", help="only the sets whose names contain one of these words (comma-separated)")
     args = parser.parse_args()
     sets = {n: p for n, p in SETS.items() if not args.sets or any(w in n for w in args.sets.split(","))}
     publish("\n".join(report(sets, args.cache_dir, args.models)) + "\n", args.out)
+
+
+def main() -> None:
+    run_from_command_line(__doc__ or "", report, "the fitted models")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ are scored against their ``answer`` field by the shipped pipeline.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from collections.abc import Sequence
@@ -29,13 +28,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import fit  # noqa: E402
-from report import publish  # noqa: E402
 
 from qa import Assistant, Settings  # noqa: E402
 from qa.answering import ExtractiveAnswerer, quotes_of  # noqa: E402
-from qa.config import default_cache_dir  # noqa: E402
 from qa.evaluation import EvalQuestion, exact_match, load_questions, span_f1, squad_normalize  # noqa: E402
-from qa.fitted import MODELS, LinearModel, load_model  # noqa: E402
+from qa.fitted import LinearModel, load_model  # noqa: E402
 from qa.language import AnalyzedQuery  # noqa: E402
 from qa.model import Answer, Quote  # noqa: E402
 from qa.question_types import asked_kind, date_spans, number_spans  # noqa: E402
@@ -279,14 +276,7 @@ def report(sets: dict[str, Path], cache_dir: Path | None, models: Path | None) -
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cache-dir", type=Path, default=default_cache_dir(), help="index and embedding cache")
-    parser.add_argument("--out", type=Path, help="write the Markdown report here")
-    parser.add_argument("--models", type=Path, default=Path(str(MODELS)), help="where to write the fitted model")
-    parser.add_argument("--sets", help="only the sets whose names contain one of these words (comma-separated)")
-    args = parser.parse_args()
-    sets = {n: p for n, p in SETS.items() if not args.sets or any(w in n for w in args.sets.split(","))}
-    publish("\n".join(report(sets, args.cache_dir, args.models)) + "\n", args.out)
+    fit.run_from_command_line(__doc__ or "", report, "the fitted model")
 
 
 if __name__ == "__main__":
