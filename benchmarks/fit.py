@@ -543,18 +543,21 @@ def report(sets: dict[str, Path], cache_dir: Path | None, models: Path | None) -
 
 
 def run_from_command_line(
-    description: str, report: Callable[[dict[str, Path], Path | None, Path | None], list[str]], fitted: str
+    description: str,
+    report: Callable[[dict[str, Path], Path | None, Path | None], list[str]],
+    fitted: str,
+    sets: dict[str, Path] = SETS,
 ) -> None:
-    """Parse ``--cache-dir``, ``--out``, ``--models`` and ``--sets``, run ``report`` on the chosen
-    sets and publish its Markdown (``fitted``: what ``--models`` receives, for the help)."""
+    """Parse ``--cache-dir``, ``--out``, ``--models`` and ``--sets``, run ``report`` on those of
+    ``sets`` chosen and publish its Markdown (``fitted``: what ``--models`` receives, for the help)."""
     parser = argparse.ArgumentParser(description=description.splitlines()[0])
     parser.add_argument("--cache-dir", type=Path, default=default_cache_dir(), help="index and embedding cache")
     parser.add_argument("--out", type=Path, help="write the Markdown report here")
     parser.add_argument("--models", type=Path, default=Path(str(MODELS)), help=f"where to write {fitted}")
     parser.add_argument("--sets", help="only the sets whose names contain one of these words (comma-separated)")
     args = parser.parse_args()
-    sets = {n: p for n, p in SETS.items() if not args.sets or any(w in n for w in args.sets.split(","))}
-    publish("\n".join(report(sets, args.cache_dir, args.models)) + "\n", args.out)
+    chosen = {n: p for n, p in sets.items() if not args.sets or any(w in n for w in args.sets.split(","))}
+    publish("\n".join(report(chosen, args.cache_dir, args.models)) + "\n", args.out)
 
 
 def main() -> None:

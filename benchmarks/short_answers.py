@@ -276,7 +276,7 @@ def report(sets: dict[str, Path], cache_dir: Path | None, models: Path | None) -
 
 
 def main() -> None:
-    fit.run_from_command_line(__doc__ or "", report, "the fitted model")
+    fit.run_from_command_line(__doc__ or "", report, "the fitted model", SETS)
 
 
 if __name__ == "__main__":
