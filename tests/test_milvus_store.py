@@ -523,7 +523,8 @@ def test_the_real_pipeline_gives_the_same_passages_and_answers_on_milvus(
 
 
 def test_every_command_takes_the_store_option():
-    from qa.cli import _parser, _settings
+    from qa.cli import _settings, parser
+    from ui.cli import COMMANDS
 
     for argv in (
         ["ask", "q"],
@@ -536,6 +537,6 @@ def test_every_command_takes_the_store_option():
         ["serve"],
         ["eval", "q.jsonl"],
     ):
-        args = _parser().parse_args([*argv, "--store", "milvus:/tmp/m.db"])
+        args = parser(COMMANDS).parse_args([*argv, "--store", "milvus:/tmp/m.db"])
         assert _settings(args).store == "milvus:/tmp/m.db", argv
-        assert _settings(_parser().parse_args(argv)).store == "faiss", argv
+        assert _settings(parser(COMMANDS).parse_args(argv)).store == "faiss", argv
