@@ -31,6 +31,7 @@ import fit  # noqa: E402
 
 from qa import Assistant, Settings  # noqa: E402
 from qa.answering import ExtractiveAnswerer, quotes_of  # noqa: E402
+from qa.config import RankingSettings  # noqa: E402
 from qa.evaluation import EvalQuestion, exact_match, load_questions, span_f1, squad_normalize  # noqa: E402
 from qa.fitted import LinearModel, load_model  # noqa: E402
 from qa.language import AnalyzedQuery  # noqa: E402
@@ -90,8 +91,9 @@ def gold_kind(golds: Sequence[str]) -> str:
 
 def answer_all(sets: dict[str, Path], cache_dir: Path | None) -> list[Answered]:
     """Every question of ``sets`` answered with the fusion and answer models fitted without its fold."""
-    every = {lang: dict.fromkeys(fit.MEMBERS, 1.0) for lang in ("zh-Hant", "zh-Hans", "en")}
-    settings = Settings(cache_dir=cache_dir, progress=False, fusion="score", fusion_weights=every)
+    every = {lang: dict.fromkeys(map(str, fit.MEMBERS), 1.0) for lang in ("zh-Hant", "zh-Hans", "en")}
+    ranking = RankingSettings(fusion="score", weights=every)
+    settings = Settings(cache_dir=cache_dir, progress=False, ranking=ranking)
     assistants: dict[str, Assistant] = {}
     cases = [case for name, path in sets.items() for case in fit.collect(name, path, settings, assistants)]
     groups = {
