@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-import re
 import time
 import unicodedata
 from collections import Counter
@@ -25,6 +24,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from corpus.characters import HAN_CHARACTER
 from corpus.loading import not_a_file
 from corpus.model import Block, BlockKind, Document
 from corpus.script import to_simplified
@@ -58,9 +58,6 @@ def normalize(text: str) -> str:
     return "".join(text.split())
 
 
-_HAN_CHAR = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-
-
 def squad_normalize(text: str) -> str:
     """A short answer as SQuAD-style scoring compares it: NFKC (full-width digits and letters as
     half-width), Simplified characters, lower case, no punctuation, symbols or whitespace."""
@@ -86,7 +83,7 @@ def span_f1(prediction: str | None, golds: Sequence[str]) -> float:
         return 0.0
     best = 0.0
     for gold in golds:
-        chinese = bool(_HAN_CHAR.search(prediction + gold))
+        chinese = bool(HAN_CHARACTER.search(prediction + gold))
         p, g = _units(prediction, chinese), _units(gold, chinese)
         common = sum((Counter(p) & Counter(g)).values())
         if common:

@@ -14,14 +14,17 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from corpus.characters import HAN
+from corpus.dates import date_mentions
 from index.lexicon import MAX_HEADWORD_CHARS, load_cedict, load_cedict_people, paired_english
 from index.tokenize import normalize_for_search
-from qa.abstention import ASKS_QUANTITY_ZH, date_mentions, describe, quantity_focus
+from qa.abstention import describe, quantity_focus
 from qa.fitted import LinearModel, english_copies, with_english_copies
 from qa.language import AnalyzedQuery
 from qa.model import Answer, Quote
 from qa.question_types import (
     ASKS_DAY,
+    ASKS_QUANTITY_ZH,
     NAMES,
     AnswerType,
     QuestionTerms,
@@ -78,10 +81,9 @@ SHORT_FEATURES = with_english_copies(tuple(f"{family}: {f}" for family in FAMILI
 """The features of a candidate stretch, in the short-answer model's order: a copy of them for each
 of :data:`FAMILIES` (a stretch fills only its own family's), then their English copies."""
 
-_HAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_TRANSLITERATED = re.compile(f"[{_HAN}]{{1,6}}(?:[·‧•・][{_HAN}]{{1,8}})+")
+_TRANSLITERATED = re.compile(f"[{HAN}]{{1,6}}(?:[·‧•・][{HAN}]{{1,8}})+")
 """A foreign name written in Chinese with a middle dot: 喬治·華盛頓."""
-_SPEAKER = re.compile(f"(?<=[{_HAN}])(?=表示|指出|說|说|稱|称|認為|认为|強調|强调|宣布|透露|坦言|撰文)")
+_SPEAKER = re.compile(f"(?<=[{HAN}])(?=表示|指出|說|说|稱|称|認為|认为|強調|强调|宣布|透露|坦言|撰文)")
 _TITLE = re.compile(
     r"(?:部長|部长|外長|外长|總統|总统|發言人|发言人|司令|主席|總理|总理|顧問|顾问|助理|大使|議員|议员|首相|國務卿|国务卿"
     r"|委員長|委员长|將軍|将军|教授|博士|國王|国王|皇帝|院長|院长|市長|市长|董事長|董事长|總裁|总裁|作家|導演|导演)"
@@ -151,13 +153,13 @@ def name_candidates(text: str) -> list[Candidate]:
             slot = found.setdefault((start, end), {})
             slot.update({k: v for k, v in evidence.items() if v})
 
-    for m in re.finditer(f"[{_HAN}]{{2,12}}(?=\\s*[（(]\\s*([A-Za-z][A-Za-z0-9 .,'’&/\\-]{{1,80}}?)\\s*[)）])", text):
+    for m in re.finditer(f"[{HAN}]{{2,12}}(?=\\s*[（(]\\s*([A-Za-z][A-Za-z0-9 .,'’&/\\-]{{1,80}}?)\\s*[)）])", text):
         english = m.group(1).strip(" .,")
         for start in range(m.start(), m.end() - 1):
             add(start, m.end(), paired=english, person=bool(_PERSON_NAME.fullmatch(english)) and m.end() - start <= 5)
     for m in _TITLE.finditer(text):
         for n in (2, 3, 4):
-            if re.fullmatch(f"[{_HAN}]{{{n}}}", text[m.end() : m.end() + n]):
+            if re.fullmatch(f"[{HAN}]{{{n}}}", text[m.end() : m.end() + n]):
                 add(m.end(), m.end() + n, person=True)
     search = normalize_for_search(text)
     if len(search) == len(text):
@@ -179,13 +181,13 @@ def name_candidates(text: str) -> list[Candidate]:
         add(m.start(), m.end(), person=True)
     for m in _SPEAKER.finditer(text):
         for n in (2, 3, 4):
-            if m.start() - n >= 0 and re.fullmatch(f"[{_HAN}]+", text[m.start() - n : m.start()]):
+            if m.start() - n >= 0 and re.fullmatch(f"[{HAN}]+", text[m.start() - n : m.start()]):
                 add(m.start() - n, m.start(), person=True)
     for pattern, kind in ((_PLACE_END, "place"), (_ORGANISATION_END, "organisation")):
         for m in pattern.finditer(text):
             for n in range(1, 6):
                 start = m.start() - n
-                if start >= 0 and re.fullmatch(f"[{_HAN}]+", text[start : m.end()]):
+                if start >= 0 and re.fullmatch(f"[{HAN}]+", text[start : m.end()]):
                     add(start, m.end(), **{kind: True})
     return [
         Candidate(0, Span(a, b, AnswerType.PERSON), **evidence)  # type: ignore[arg-type]
