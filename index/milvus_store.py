@@ -196,18 +196,27 @@ class Bm25Weights:
         return vector
 
 
+SERVER_TIMEOUT = 10.0
+"""Seconds to wait for a Milvus server."""
+EMBEDDED_START_TIMEOUT = 60.0
+"""Seconds to wait for the embedded engine (Milvus Lite) to start."""
+
+
 class MilvusConnection:
     """How to reach Milvus: ``uri`` is an embedded store's ``.db`` file or a server's
     ``http://host:port``; ``token`` its login (``user:password`` or an API key); ``log_dir``
     where Milvus Lite writes its own logs (default: a folder in the temporary directory, never
-    the store's folder); ``timeout`` seconds to wait for a server."""
+    the store's folder); ``timeout`` seconds to wait for a server, or for the embedded engine to
+    start (by default 10 s for a server, 60 s for the embedded engine, which starts slowly on a busy
+    machine)."""
 
-    def __init__(self, uri: str, *, token: str = "", log_dir: Path | None = None, timeout: float = 10.0) -> None:
+    def __init__(self, uri: str, *, token: str = "", log_dir: Path | None = None, timeout: float | None = None) -> None:
         if not uri:
             raise ValueError("a Milvus connection needs a uri")
+        self.embedded = uri.endswith(".db")
+        timeout = (EMBEDDED_START_TIMEOUT if self.embedded else SERVER_TIMEOUT) if timeout is None else timeout
         if timeout <= 0:
             raise ValueError(f"timeout must be positive, got {timeout}")
-        self.embedded = uri.endswith(".db")
         self.uri = str(Path(uri).expanduser().resolve()) if self.embedded else uri
         self.token = token
         self.log_dir = log_dir or Path(tempfile.gettempdir()) / "peninsula-qa-milvus-logs"
