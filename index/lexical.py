@@ -1,9 +1,13 @@
-"""BM25 over :func:`index.tokenize.tokenize` tokens, with ``bm25s`` (sparse matrices, no pickle)."""
+"""BM25 over :func:`index.tokenize.tokenize` tokens: built with ``bm25s``, saved in its format (plain
+``.npy`` arrays and JSON, no pickle), and scored with numpy from those arrays, so answering a
+question imports neither ``bm25s`` nor SciPy."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -17,14 +21,51 @@ _NO_WORDS = "\x00"
 
 
 class LexicalIndex:
-    """A BM25 index: ``LexicalIndex.build(texts)``, then ``scores(query)`` for every passage."""
+    """A BM25 index: ``LexicalIndex.build(texts)``, then ``scores(query)`` for every passage.
+
+    Held as bm25s's eager score matrix in compressed sparse columns: column ``t`` (``indptr[t]`` to
+    ``indptr[t + 1]``) lists the texts that hold token ``t`` (``indices``) with its BM25 score in
+    each (``data``); a question's score for a text is the sum over its tokens.
+    """
 
     VERSION = f"bm25s-k{K1}-b{B}-{TOKENIZER_VERSION}"
     """What the index's scores depend on (part of the index key)."""
 
-    def __init__(self, bm25: object, size: int) -> None:
-        self._bm25 = bm25
+    FILES: ClassVar[dict[str, str]] = {
+        "data": "data.csc.index.npy",
+        "indices": "indices.csc.index.npy",
+        "indptr": "indptr.csc.index.npy",
+    }
+    VOCABULARY = "vocab.index.json"
+    PARAMETERS = "params.index.json"
+
+    def __init__(
+        self,
+        data: np.ndarray,
+        indices: np.ndarray,
+        indptr: np.ndarray,
+        vocabulary: Mapping[str, int],
+        size: int,
+        parameters: Mapping[str, object] | None = None,
+    ) -> None:
+        """Raise :class:`ValueError` unless the arrays make a BM25 index of ``size`` texts."""
+        if (
+            indptr.ndim != 1
+            or sorted(vocabulary.values()) != list(range(len(vocabulary)))
+            or len(indptr) not in (len(vocabulary), len(vocabulary) + 1)  # bm25s adds "" after the columns
+            or not (len(data) == len(indices) == (indptr[-1] if len(indptr) else -1))
+            or (len(indptr) and indptr[0] != 0)
+            or np.any(np.diff(indptr) < 0)
+            or np.any((indices < 0) | (indices >= size))
+            or not np.all(np.isfinite(data))
+        ):
+            raise ValueError(f"the BM25 arrays do not make an index of {size} texts")
+        self.data = np.asarray(data, dtype=np.float32)
+        self.indices = np.asarray(indices)
+        self.indptr = np.asarray(indptr)
+        self.vocabulary = dict(vocabulary)
         self.size = size
+        self.parameters = dict(parameters or {"k1": K1, "b": B, "method": "lucene", "num_docs": size})
 
     @classmethod
     def build(cls, texts: Sequence[str], *, k1: float = K1, b: float = B) -> LexicalIndex:
@@ -35,38 +76,53 @@ class LexicalIndex:
         if tokens and not any(tokens):  # no word at all (only emoji or symbols): bm25s needs one
             tokens[0] = [_NO_WORDS]
         bm25.index(tokens, show_progress=False)
-        return cls(bm25, len(texts))
+        scores = bm25.scores
+        parameters = {
+            "k1": k1,
+            "b": b,
+            "delta": bm25.delta,
+            "method": bm25.method,
+            "idf_method": bm25.idf_method,
+            "dtype": bm25.dtype,
+            "int_dtype": bm25.int_dtype,
+            "num_docs": len(texts),
+            "version": bm25s.__version__,
+            "backend": "numpy",
+        }
+        return cls(scores["data"], scores["indices"], scores["indptr"], bm25.vocab_dict, len(texts), parameters)
 
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every passage for ``query`` (zeros when it has no usable token)."""
-        tokens = [t for t in tokenize(query) if t in self._bm25.vocab_dict]  # type: ignore[attr-defined]
-        if not tokens or self.size == 0:
-            return np.zeros(self.size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(tokens), dtype=np.float32)  # type: ignore[attr-defined]
+        """BM25 score of every passage for ``query`` (zeros when it has no usable token); a token
+        the query repeats counts as often as it is repeated, as in bm25s."""
+        out = np.zeros(self.size, dtype=np.float32)
+        for token in tokenize(query):
+            column = self.vocabulary.get(token)
+            if column is not None:
+                start, end = self.indptr[column], self.indptr[column + 1]
+                np.add.at(out, self.indices[start:end], self.data[start:end])
+        return out
 
     def save(self, directory: Path) -> None:
-        self._bm25.save(str(directory), allow_pickle=False, show_progress=False)  # type: ignore[attr-defined]
+        """Write the index in bm25s's format (``bm25s.BM25.load`` reads it)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, file in self.FILES.items():
+            np.save(directory / file, getattr(self, name), allow_pickle=False)
+        (directory / self.VOCABULARY).write_text(json.dumps(self.vocabulary, ensure_ascii=False), "utf-8")
+        (directory / self.PARAMETERS).write_text(json.dumps(self.parameters, indent=4), "utf-8")
 
     @classmethod
     def load(cls, directory: Path, size: int) -> LexicalIndex:
-        """Read an index saved by :meth:`save` over ``size`` texts: JSON and plain ``.npy`` arrays,
-        never pickle. Raise :class:`ValueError` if its arrays do not make a BM25 index of ``size``."""
-        import bm25s
-
-        bm25 = bm25s.BM25.load(str(directory), allow_pickle=False, show_progress=False)
-        scores, vocab = bm25.scores, bm25.vocab_dict
-        data, indices, indptr = (np.asarray(scores[name]) for name in ("data", "indices", "indptr"))
-        if (
-            scores.get("num_docs") != size
-            or not isinstance(vocab, dict)
-            or sorted(vocab.values()) != list(range(len(vocab)))
-            or indptr.ndim != 1
-            or len(indptr) not in (len(vocab), len(vocab) + 1)  # bm25s adds "" after the columns
-            or not (len(data) == len(indices) == (indptr[-1] if len(indptr) else -1))
-            or (len(indptr) and indptr[0] != 0)
-            or np.any(np.diff(indptr) < 0)
-            or np.any((indices < 0) | (indices >= size))
-            or not np.all(np.isfinite(data))
-        ):
-            raise ValueError(f"{directory}: the BM25 arrays do not make an index of {size} texts")
-        return cls(bm25, size)
+        """Read an index saved by :meth:`save` over ``size`` texts. Raise :class:`ValueError` if
+        its files are missing, unreadable, or their arrays do not make a BM25 index of ``size``."""
+        try:
+            arrays = {name: np.load(directory / file, allow_pickle=False) for name, file in cls.FILES.items()}
+            vocabulary = json.loads((directory / cls.VOCABULARY).read_text("utf-8"))
+            parameters = json.loads((directory / cls.PARAMETERS).read_text("utf-8"))
+        except (OSError, ValueError, EOFError) as exc:
+            raise ValueError(f"{directory}: the BM25 index cannot be read ({exc})") from exc
+        if not isinstance(vocabulary, dict) or not isinstance(parameters, dict) or parameters.get("num_docs") != size:
+            raise ValueError(f"{directory}: the BM25 files do not make an index of {size} texts")
+        try:
+            return cls(arrays["data"], arrays["indices"], arrays["indptr"], vocabulary, size, parameters)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{directory}: {exc}") from exc

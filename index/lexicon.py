@@ -16,6 +16,7 @@ questions about them: CC-CEDICT headwords whose gloss is made of words those doc
 from __future__ import annotations
 
 import functools
+import json
 import re
 import threading
 from collections import Counter
@@ -23,8 +24,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from corpus.characters import HAN, HAN_RUN
+from index.dictionary_tables import derived_table
 from index.errors import MissingPackageError
-from index.tokenize import ENGLISH_STOPWORDS, normalize_for_search
+from index.tokenize import ENGLISH_STOPWORDS, TOKENIZER_VERSION, normalize_for_search
 
 MAX_PHRASE_WORDS = 4
 TERMS_PER_KEY = 4
@@ -109,11 +111,12 @@ class Person(NamedTuple):
     """The words of the person's name in lower case, hyphens dropped ("Moon Jae-in" → moon, jaein)."""
 
 
-@functools.cache
-def load_cedict_people() -> dict[str, Person]:
-    """CC-CEDICT's headwords (search form) that only ever name a person ("安倍晉三 Abe Shinzo
-    (1954-2022)", "普丁 (Tw) Vladimir Putin (1952-)"); read straight from the dictionary file,
-    which takes a tenth of the time :func:`load_cedict` does."""
+_PEOPLE_RULES = json.dumps([_CEDICT_PERSON.pattern, _NOT_A_PERSON.pattern, MAX_HEADWORD_CHARS, TOKENIZER_VERSION])
+
+
+@derived_table("cedict-people", _PEOPLE_RULES)
+def _cedict_people() -> dict[str, list[str]]:
+    """CC-CEDICT's headwords (search form) that only ever name a person → the words of the name."""
     try:
         import gzip
         from pathlib import Path
@@ -133,13 +136,21 @@ def load_cedict_people() -> dict[str, Person]:
                     names.setdefault(match[1], []).append(match[2])
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise _no_dictionary(exc) from exc
-    people: dict[str, Person] = {}
+    people: dict[str, list[str]] = {}
     for headword, found in names.items():
         if len(found) == entries[headword]:  # every entry of it is a person (not 樂天, "Lotte" and "carefree")
-            words = tuple(dict.fromkeys(w for name in found for w in _WORD.findall(name.lower().replace("-", ""))))
-            term = normalize_for_search(headword)
-            people[term] = Person(term, words)
+            words = list(dict.fromkeys(w for name in found for w in _WORD.findall(name.lower().replace("-", ""))))
+            people[normalize_for_search(headword)] = words
     return people
+
+
+@functools.cache
+def load_cedict_people() -> dict[str, Person]:
+    """CC-CEDICT's headwords (search form) that only ever name a person ("安倍晉三 Abe Shinzo
+    (1954-2022)", "普丁 (Tw) Vladimir Putin (1952-)"); read straight from the dictionary file,
+    which takes a tenth of the time :func:`load_cedict` does, and kept (see
+    :mod:`index.dictionary_tables`)."""
+    return {term: Person(term, tuple(words)) for term, words in _cedict_people().items()}
 
 
 _THREAD = threading.local()

