@@ -14,11 +14,14 @@ from pathlib import Path
 from corpus.model import Document
 from index.embedding_cache import ProgressCallback
 from index.errors import IndexBuildError
-from index.milvus_store import EMBEDDED_INDEX_TYPES, INDEX_TYPES
 from index.store import IndexBuilder, PassageStore, load_or_build
 
 MILVUS_TOKEN_VARIABLE = "PENINSULA_QA_MILVUS_TOKEN"
 """A Milvus server's login: ``user:password`` or an API key."""
+INDEX_TYPES = ("FLAT", "IVF_FLAT", "HNSW", "AUTOINDEX")
+"""The Milvus index types (here, so that a FAISS store never imports :mod:`index.milvus_store`)."""
+EMBEDDED_INDEX_TYPES = ("FLAT", "IVF_FLAT", "AUTOINDEX")
+"""What Milvus Lite builds (it refuses HNSW)."""
 EMBEDDED_FILE = "milvus/store.db"
 """The embedded store's file under the cache directory, for a bare ``milvus``."""
 _LITE_NAME = re.compile(r"[A-Za-z0-9._-]{1,33}\.db")

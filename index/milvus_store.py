@@ -49,6 +49,7 @@ from index.embedding_cache import ProgressCallback
 from index.errors import IndexBuildError, MissingPackageError
 from index.lexical import K1, B
 from index.lexicon import LEXICON_VERSION, BilingualLexicon, load_cedict
+from index.locations import EMBEDDED_INDEX_TYPES, INDEX_TYPES
 from index.sentences import SENTENCE_RULES_VERSION, sentence_spans
 from index.store import IndexBuilder, embedding_text, parsed_hash
 from index.tokenize import TOKENIZER_VERSION, tokenize
@@ -56,9 +57,6 @@ from index.tokenize import TOKENIZER_VERSION, tokenize
 log = logging.getLogger(__name__)
 
 MILVUS_FORMAT = 1
-INDEX_TYPES = ("FLAT", "IVF_FLAT", "HNSW", "AUTOINDEX")
-EMBEDDED_INDEX_TYPES = ("FLAT", "IVF_FLAT", "AUTOINDEX")
-"""What Milvus Lite builds (it refuses HNSW)."""
 INDEX_BUILD_PARAMS: dict[str, dict[str, int]] = {
     "FLAT": {},
     "IVF_FLAT": {"nlist": 1024},
