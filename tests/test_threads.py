@@ -14,7 +14,7 @@ from index.chunking import ChunkSplitter
 from index.store import IndexBuilder
 from qa.language import analyze
 from qa.retrieval import Retrievers
-from qa.threads import QUESTIONS, InFlight, QueryEncoders, one_openmp_thread
+from qa.threads import QUESTIONS, InFlight, QueryEncoders, one_question
 
 
 def _recording(log: list[tuple[str, int]], barrier: threading.Barrier | None = None):
@@ -83,7 +83,7 @@ def test_query_encoders_check_their_settings(kwargs: dict) -> None:
 
 def test_each_question_counts_while_it_is_answered() -> None:
     before = QUESTIONS.count
-    with one_openmp_thread():
+    with one_question():
         assert QUESTIONS.count == before + 1
     assert QUESTIONS.count == before
 
