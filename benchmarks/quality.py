@@ -35,6 +35,7 @@ import short_answers  # noqa: E402
 from reference import HAND_TUNED_WEIGHTS, ReferencePipeline  # noqa: E402
 from report import publish  # noqa: E402
 
+from index.store import PassageVectors  # noqa: E402
 from qa import Assistant, Settings  # noqa: E402
 from qa.config import SpecificCheck, default_cache_dir  # noqa: E402
 from qa.evaluation import (  # noqa: E402
@@ -138,6 +139,10 @@ def ablations(settings: Settings) -> list[tuple[str, Settings]]:
         ),
         ("without any missing-specifics check", refusal(settings, specific_checks=())),
         ("without the USE floor for off-topic questions", refusal(settings, floors={})),
+        (
+            "passage vectors pooled from their sentences' vectors (each text embedded once)",
+            replace(settings, index=replace(settings.index, passage_vectors=PassageVectors.POOLED)),
+        ),
     ]
 
 

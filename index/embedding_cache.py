@@ -99,11 +99,12 @@ class EmbeddingCache:
         texts: Sequence[str],
         progress: ProgressCallback | None = None,
     ) -> np.ndarray:
-        """Vectors for ``texts`` (one row each), embedding only those not cached yet."""
+        """Vectors for ``texts`` (one row each), embedding only those not cached yet, shortest first
+        (a batch of texts of like length wastes least of the model's work)."""
         known = self._load(embedder)
         keys = [text_key(t) for t in texts]
-        missing = list(dict.fromkeys(k for k in keys if k not in known))
         text_of = dict(zip(keys, texts, strict=True))
+        missing = sorted(dict.fromkeys(k for k in keys if k not in known), key=lambda k: len(text_of[k]))
         total = len(missing)
         if progress:
             progress(embedder.name, 0, total)

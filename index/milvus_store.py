@@ -525,6 +525,7 @@ def _spec(builder: IndexBuilder, index_type: str, dims: Mapping[str, int]) -> di
         "tokenizer": TOKENIZER_VERSION,
         "bm25": f"lucene-k{K1}-b{B}",
         "sentences": SENTENCE_RULES_VERSION,
+        **builder.passage_vectors_rule,
         "lexicon": f"pairs+cedict-{LEXICON_VERSION}" if builder.dictionary else f"pairs-{LEXICON_VERSION}",
         "index_type": index_type,
     }
@@ -717,12 +718,13 @@ class _Writer:
             for r in new
             for i, a, b in r.sentences
         ]
-        passages = {e.name: builder.embedding_cache.embed(e, passage_texts, progress) for e in builder.embedders}
-        sentences = {
-            e.name: builder.embedding_cache.embed(e, sentence_texts, progress)
-            for e in builder.embedders
-            if e.name in self.layout.sentence_dense
-        }
+        spans, offset = [], 0
+        for r in new:
+            spans += [(offset + i, a, b) for i, a, b in r.sentences]
+            offset += len(r.passages)
+        passages, sentences = builder.embed(
+            passage_texts, sentence_texts, np.array(spans, dtype=np.int64).reshape(-1, 3), progress
+        )
         out: dict[str, tuple[dict[str, np.ndarray], dict[str, np.ndarray]]] = {}
         p = q = 0
         for r in new:

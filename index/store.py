@@ -23,6 +23,7 @@ import shutil
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict
+from enum import Enum
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -41,6 +42,21 @@ from index.sentences import SENTENCE_RULES_VERSION, sentence_spans
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 5
+PASSAGE_VECTORS = "pooled-sentences-v1"
+"""The rule of :attr:`PassageVectors.POOLED` (part of the key of an index that pools)."""
+
+
+class PassageVectors(str, Enum):
+    """Where a passage's vector comes from, for an embedder that also embeds its sentences."""
+
+    EMBEDDED = "embedded"
+    """The passage embedded whole, beside its sentences (the default: see docs/benchmarks.md)."""
+    POOLED = "pooled"
+    """The mean of its sentences' vectors weighted by their length (:func:`pooled_vectors`): no
+    text is embedded twice by one model, which halves e5's work, but the fitted ranking finds the
+    right passage less often (docs/benchmarks.md)."""
+
+
 EXACT_SEARCH_LIMIT = 100_000
 """Up to this many vectors are searched exactly (flat inner product); past it, with HNSW."""
 HNSW_NEIGHBOURS = 32
@@ -92,6 +108,22 @@ def parsed_hash(document: Document) -> str:
 
 
 MANIFEST = "manifest.json"
+
+
+def pooled_vectors(
+    vectors: np.ndarray, rows: np.ndarray, weights: np.ndarray, count: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` unit vectors, row ``i`` the ``weights``-weighted mean of the ``vectors`` whose
+    ``rows`` entry is ``i``; and which rows had any (the others are zero)."""
+    out = np.zeros((count, vectors.shape[1] if vectors.ndim == 2 else 0), dtype=np.float32)
+    if len(vectors):
+        np.add.at(out, rows, vectors * weights[:, None])
+    norms = np.linalg.norm(out, axis=1)
+    covered = norms > 0
+    out[covered] /= norms[covered, None]
+    return out, covered
+
+
 HEADER_MODES = ("none", "section", "title+section")
 
 
@@ -396,9 +428,11 @@ class IndexBuilder:
         embedding_cache: EmbeddingCache | None = None,
         dictionary: bool = True,
         sentence_embedders: Sequence[str] = (),
+        passage_vectors: PassageVectors | str = PassageVectors.EMBEDDED,
     ) -> None:
         """``dictionary``: also put CC-CEDICT entries that the documents use in the lexicon;
-        ``sentence_embedders``: names of the embedders that also embed each sentence."""
+        ``sentence_embedders``: names of the embedders that also embed each sentence;
+        ``passage_vectors``: where their passage vectors come from (:class:`PassageVectors`)."""
         if header not in HEADER_MODES:
             raise ValueError(f"header must be one of {HEADER_MODES}, got {header!r}")
         names = [e.name for e in embedders]
@@ -413,6 +447,11 @@ class IndexBuilder:
         if unknown:
             raise ValueError(f"sentence_embedders must be among the embedders {names}, got {sorted(unknown)}")
         self.sentence_embedders = [n for n in names if n in set(sentence_embedders)]
+        try:
+            self.passage_vectors = PassageVectors(passage_vectors)
+        except ValueError:
+            choices = [v.value for v in PassageVectors]
+            raise ValueError(f"passage_vectors must be one of {choices}, got {passage_vectors!r}") from None
 
     def key(self, documents: Sequence[Document]) -> str:
         """Hash of everything the index depends on: documents, chunking, embedders, format."""
@@ -426,8 +465,45 @@ class IndexBuilder:
             "lexicon": f"pairs+cedict-{LEXICON_VERSION}" if self.dictionary else f"pairs-{LEXICON_VERSION}",
             "sentence_embedders": self.sentence_embedders,
             "sentences": SENTENCE_RULES_VERSION,
+            **self.passage_vectors_rule,
         }
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
+
+    @property
+    def passage_vectors_rule(self) -> dict[str, str]:
+        """What the passage vectors of the sentence embedders are, for the index key (nothing when
+        they are embedded, as before there was a choice, so such indexes keep their key)."""
+        return {"passage_vectors": PASSAGE_VECTORS} if self.passage_vectors is PassageVectors.POOLED else {}
+
+    def embed(
+        self,
+        passage_texts: Sequence[str],
+        sentence_texts: Sequence[str],
+        sentence_spans: np.ndarray,
+        progress: ProgressCallback | None = None,
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        """Passage and sentence vectors by embedder name; ``sentence_spans``: ``(passage, start,
+        end)`` of each sentence, its passage an index into ``passage_texts``. An embedder that
+        embeds sentences gives each passage the pooled vector of its sentences
+        (:func:`pooled_vectors`) and embeds only a passage that has none; the others embed
+        passages only."""
+        passages: dict[str, np.ndarray] = {}
+        sentences: dict[str, np.ndarray] = {}
+        rows = sentence_spans[:, 0]
+        lengths = (sentence_spans[:, 2] - sentence_spans[:, 1]).astype(np.float32)
+        pooling = self.passage_vectors is PassageVectors.POOLED
+        for embedder in self.embedders:
+            if embedder.name in self.sentence_embedders:
+                sentences[embedder.name] = self.embedding_cache.embed(embedder, sentence_texts, progress)
+            if embedder.name not in self.sentence_embedders or not pooling:
+                passages[embedder.name] = self.embedding_cache.embed(embedder, passage_texts, progress)
+                continue
+            pooled, covered = pooled_vectors(sentences[embedder.name], rows, lengths, len(passage_texts))
+            bare = np.flatnonzero(~covered)
+            if len(bare):
+                pooled[bare] = self.embedding_cache.embed(embedder, [passage_texts[i] for i in bare], progress)
+            passages[embedder.name] = pooled
+        return passages, sentences
 
     def run(self, documents: Sequence[Document], progress: ProgressCallback | None = None) -> PassageIndex:
         """Build the index of ``documents`` in memory."""
@@ -437,10 +513,6 @@ class IndexBuilder:
             raise IndexBuildError("the documents contain no text to index")
         by_id = {d.id: d for d in documents}
         texts = [embedding_text(p, by_id[p.doc_id], self.header) for p in passages]
-        dense: dict[str, Any] = {}
-        for embedder in self.embedders:
-            vectors = self.embedding_cache.embed(embedder, texts, progress)
-            dense[embedder.name] = dense_index(vectors)
         sentences = np.array(
             [(row, p.start + a, p.start + b) for row, p in enumerate(passages) for a, b in sentence_spans(p.content)],
             dtype=np.int64,
@@ -448,16 +520,13 @@ class IndexBuilder:
         sentence_bodies = [
             passages[row].content[a - passages[row].start : b - passages[row].start] for row, a, b in sentences.tolist()
         ]
-        sentence_dense: dict[str, Any] = {}
-        for embedder in self.embedders:
-            if embedder.name not in self.sentence_embedders:
-                continue
-            sentence_texts = [
-                embedding_text(passages[row], by_id[passages[row].doc_id], self.header, text)
-                for (row, _, _), text in zip(sentences.tolist(), sentence_bodies, strict=True)
-            ]
-            vectors = self.embedding_cache.embed(embedder, sentence_texts, progress)
-            sentence_dense[embedder.name] = dense_index(vectors)
+        sentence_texts = [
+            embedding_text(passages[row], by_id[passages[row].doc_id], self.header, text)
+            for (row, _, _), text in zip(sentences.tolist(), sentence_bodies, strict=True)
+        ]
+        vectors, sentence_vectors = self.embed(texts, sentence_texts, sentences, progress)
+        dense = {name: dense_index(v) for name, v in vectors.items()}
+        sentence_dense = {name: dense_index(v) for name, v in sentence_vectors.items()}
         lexical = LexicalIndex.build([f"{format_section(p.section)}\n{p.content}" for p in passages])
         sentence_lexical = LexicalIndex.build(
             [

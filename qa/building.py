@@ -88,6 +88,7 @@ class PipelineBuilder:
             header=settings.index.header,
             embedding_cache=EmbeddingCache(cache / "embeddings" if cache else None),
             sentence_embedders=[e.name for key, e in embedders.items() if key in sentence_specs],
+            passage_vectors=settings.index.passage_vectors,
         )
         with terminal_progress(settings.progress if progress is None else False) as bar:
             return open_store(

@@ -17,7 +17,7 @@ from platformdirs import user_cache_dir
 from index.chunking import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, MIN_CHUNK_SIZE
 from index.embedders import BUNDLED_EMBEDDERS
 from index.locations import StoreLocation, StoreLocationError
-from index.store import HEADER_MODES
+from index.store import HEADER_MODES, PassageVectors
 from qa.errors import SettingsError
 from qa.fitted import fusion_weights
 from qa.language import LANGUAGES
@@ -74,9 +74,18 @@ class IndexSettings:
     """``"e5"``, ``"use"`` or ``"st:<sentence-transformers model or path>"`` (checked when loaded)."""
     sentence_embedders: tuple[str, ...] | None = None
     """Embedders (among ``embedders``) that also index every sentence; ``None``: the bundled ones."""
+    passage_vectors: PassageVectors = PassageVectors.EMBEDDED
+    """Their passage vectors: ``"embedded"`` (each passage embedded too) or ``"pooled"`` from the
+    sentences' vectors (each text embedded once: about half the build's e5 work, a less accurate
+    ranking; figures in docs/benchmarks.md)."""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "embedders", tuple(self.embedders))
+        try:
+            object.__setattr__(self, "passage_vectors", PassageVectors(self.passage_vectors))
+        except ValueError:
+            choices = [v.value for v in PassageVectors]
+            raise SettingsError(f"passage_vectors must be one of {choices}, got {self.passage_vectors!r}") from None
         _check(
             self.chunk_size >= MIN_CHUNK_SIZE, f"chunk_size must be at least {MIN_CHUNK_SIZE}, got {self.chunk_size}"
         )

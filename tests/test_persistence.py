@@ -7,6 +7,7 @@ from corpus import default_document_path, parse_text
 from index.chunking import ChunkSplitter
 from index.embedding_cache import EmbeddingCache
 from index.store import MANIFEST, IndexBuilder, PassageIndex, embedding_text, load_or_build
+from tests.conftest import FakeHashEmbedder
 
 
 def _builder(embedder, tmp_path, chunk_size=240):
@@ -171,3 +172,64 @@ def test_a_saved_bm25_index_is_bm25s_s_format_and_scores_as_bm25s_does(tmp_path)
         tokens = [t for t in tokenize(query) if t in theirs.vocab_dict]
         expected = theirs.get_scores(tokens) if tokens else np.zeros(len(texts))
         assert np.array_equal(ours.scores(query), np.asarray(expected, np.float32))
+
+
+def test_pooled_vectors_are_the_length_weighted_mean_of_each_row_s_vectors():
+    from index.store import pooled_vectors
+
+    vectors = np.array([[1, 0], [0, 1], [1, 0]], dtype=np.float32)
+    pooled, covered = pooled_vectors(vectors, np.array([0, 0, 2]), np.array([3.0, 1.0, 5.0], np.float32), 4)
+    expected = np.array([3, 1], dtype=np.float32) / np.linalg.norm([3, 1])
+    assert np.allclose(pooled[0], expected) and np.allclose(pooled[2], [1, 0])
+    assert covered.tolist() == [True, False, True, False] and not pooled[[1, 3]].any()
+
+
+class RecordingEmbedder(FakeHashEmbedder):
+    """Test double for a model (beside the point): the fake one, keeping every text it embeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    def embed_documents(self, texts):  # type: ignore[no-untyped-def]
+        self.texts += texts
+        return super().embed_documents(texts)
+
+
+def test_a_model_that_embeds_sentences_embeds_no_text_twice_and_pools_passages_from_them(chapter):
+    embedder, plain = RecordingEmbedder(), RecordingEmbedder()
+    plain.name = "fake/passages-only"
+    builder = IndexBuilder(
+        ChunkSplitter(300, 50), [embedder, plain], sentence_embedders=[embedder.name], passage_vectors="pooled"
+    )
+    index = builder.run([chapter])
+    sentence_texts = {
+        embedding_text(index.passages[row], chapter, "section", index.passages[row].content[a - p.start : b - p.start])
+        for row, a, b in index.sentences.tolist()
+        for p in [index.passages[row]]
+    }
+    assert len(embedder.texts) == len(set(embedder.texts))  # no text twice
+    assert set(embedder.texts) == sentence_texts  # the sentences only: passages are pooled from them
+    assert len(plain.texts) == len(index.passages)  # a model without sentences embeds passages
+    sentence_vectors = index.sentence_dense[embedder.name].reconstruct_n(0, len(index.sentences))
+    for row in (0, len(index.passages) // 2, len(index.passages) - 1):
+        mine = index.sentences[:, 0] == row
+        lengths = (index.sentences[mine, 2] - index.sentences[mine, 1]).astype(np.float32)
+        mean = (sentence_vectors[mine] * lengths[:, None]).sum(axis=0)
+        assert np.allclose(index.dense[embedder.name].reconstruct(row), mean / np.linalg.norm(mean), atol=1e-6)
+
+
+def test_pooled_passage_vectors_are_an_index_of_their_own(chapter, fake_embedder, monkeypatch):
+    import index.store
+
+    def key(**kwargs):  # type: ignore[no-untyped-def]
+        names = [fake_embedder.name]
+        builder = IndexBuilder(ChunkSplitter(300, 50), [fake_embedder], sentence_embedders=names, **kwargs)
+        return builder.key([chapter])
+
+    embedded, pooled = key(), key(passage_vectors="pooled")
+    assert embedded != pooled
+    monkeypatch.setattr(index.store, "PASSAGE_VECTORS", "pooled-sentences-v99")
+    assert key() == embedded and key(passage_vectors="pooled") != pooled
+    with pytest.raises(ValueError, match="passage_vectors must be one of"):
+        key(passage_vectors="averaged")
