@@ -29,6 +29,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from corpus.model import Document, format_section
+from index import stages
 from index.cache_files import CacheLock, fsync_tree, remove_leftovers, replace_directory, temporary_name
 from index.chunking import ChunkSplitter, Passage
 from index.embedders import Embedder
@@ -430,8 +431,9 @@ class IndexBuilder:
         return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
 
     def run(self, documents: Sequence[Document], progress: ProgressCallback | None = None) -> PassageIndex:
-        """Build the index of ``documents`` in memory."""
-
+        """Build the index of ``documents`` in memory; ``progress`` hears each stage (see :mod:`index.stages`)."""
+        report = progress or stages.silent
+        report(stages.SPLITTING, 0, 0)
         passages = self.splitter.run(list(documents))
         if not passages:
             raise IndexBuildError("the documents contain no text to index")
@@ -439,7 +441,9 @@ class IndexBuilder:
         texts = [embedding_text(p, by_id[p.doc_id], self.header) for p in passages]
         dense: dict[str, Any] = {}
         for embedder in self.embedders:
-            vectors = self.embedding_cache.embed(embedder, texts, progress)
+            vectors = self.embedding_cache.embed(
+                embedder, texts, progress, label=stages.embedding_passages(embedder.name)
+            )
             dense[embedder.name] = dense_index(vectors)
         sentences = np.array(
             [(row, p.start + a, p.start + b) for row, p in enumerate(passages) for a, b in sentence_spans(p.content)],
@@ -456,8 +460,11 @@ class IndexBuilder:
                 embedding_text(passages[row], by_id[passages[row].doc_id], self.header, text)
                 for (row, _, _), text in zip(sentences.tolist(), sentence_bodies, strict=True)
             ]
-            vectors = self.embedding_cache.embed(embedder, sentence_texts, progress)
+            vectors = self.embedding_cache.embed(
+                embedder, sentence_texts, progress, label=stages.embedding_sentences(embedder.name)
+            )
             sentence_dense[embedder.name] = dense_index(vectors)
+        report(stages.INDEXING_WORDS, 0, 0)
         lexical = LexicalIndex.build([f"{format_section(p.section)}\n{p.content}" for p in passages])
         sentence_lexical = LexicalIndex.build(
             [
@@ -465,6 +472,7 @@ class IndexBuilder:
                 for (row, _, _), text in zip(sentences.tolist(), sentence_bodies, strict=True)
             ]
         )
+        report(stages.BUILDING_LEXICON, 0, 0)
         lexicon = BilingualLexicon.build([d.text for d in documents], load_cedict() if self.dictionary else None)
         manifest = {
             "format": FORMAT_VERSION,
@@ -499,12 +507,15 @@ def load_or_build(
     key = builder.key(documents)
     if index_root is None:
         return builder.run(documents, progress), True
+    report = progress or stages.silent
     directory = index_root / key
     damage = None
     if not rebuild:
+        report(stages.LOADING_INDEX, 0, 0)
         cached, damage = _load_cached(directory, key)
         if cached is not None:
             return cached, False
+        report(stages.WAITING_FOR_BUILDER, 0, 0)  # the lock is held while another process builds
     with CacheLock(index_root / f".{key}.lock") as held:
         if held:
             remove_leftovers(directory)  # of a process that died saving
@@ -515,6 +526,7 @@ def load_or_build(
         if damage is not None:
             log.warning("%s; rebuilding it", damage)
         index = builder.run(documents, progress)
+        report(stages.SAVING_INDEX, 0, 0)
         try:
             index.save(directory)
         except OSError as exc:
