@@ -45,7 +45,7 @@ class UnbrokenNames:
         return text
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        lines = self.joined().wrap(console, options.max_width, justify="left", overflow="fold")
+        lines = self.joined().wrap(console, options.max_width, justify="default", overflow="fold")
         shown = Text("\n").join(lines)
         shown.plain = shown.plain.replace(_JOINER, " ")
         yield from shown.render(console, end="\n")
