@@ -4,54 +4,19 @@ console text, or JSON for scripts (``--json``)."""
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console
 from rich.markup import escape
-from rich.measure import Measurement
 from rich.panel import Panel
 from rich.text import Text
 
 from qa.collection import DocumentEntry
 from qa.model import Answer, Citation, PassageContext
 from qa.wording import counted
-
-_WORD = r"[A-Z][A-Za-z0-9.&'’-]*"
-NAME = re.compile(rf"(?<![A-Za-z]){_WORD}(?: (?:(?:of|the|and|for|on|in|de) )*{_WORD})+")
-"""A name in Latin letters: capitalised words, perhaps joined by "of", "the" … ("Korea JoongAng Daily",
-"U.S. Department of Defense"); wrapping keeps it on one line where it fits."""
-NAME_CHARS = 40
-"""Longer runs of capitalised words (a headline) may wrap as any text does."""
-_JOINER = "\ue000"
-"""Stands for a space inside a name while a line is wrapped: one cell wide, not white space, never in a
-document (a private-use character)."""
-
-
-class UnbrokenNames:
-    """Rich text that wraps like any other, except between the words of a name (see :data:`NAME`)."""
-
-    def __init__(self, text: str | Text) -> None:
-        self.text = Text(text) if isinstance(text, str) else text
-
-    def joined(self) -> Text:
-        """The text with the spaces of each name replaced by :data:`_JOINER` (the styles kept)."""
-        text = self.text.copy()
-        if _JOINER in text.plain:  # a document using the private character itself: wrapped as it is
-            return text
-        text.plain = NAME.sub(lambda m: m[0].replace(" ", _JOINER) if len(m[0]) <= NAME_CHARS else m[0], text.plain)
-        return text
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        lines = self.joined().wrap(console, options.max_width, justify="default", overflow="fold")
-        shown = Text("\n").join(lines)
-        shown.plain = shown.plain.replace(_JOINER, " ")
-        yield from shown.render(console, end="\n")
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement.get(console, options, self.text)
+from qa.wrapping import UnbrokenNames
 
 
 def console() -> Console:
@@ -125,10 +90,13 @@ def show_context(out: Console, context: PassageContext) -> None:
         before, after, lead, tail = context.page_before, context.page_after, "", ""
     else:
         before, after, lead, tail = context.before, context.after, "…", "…"
-    out.print(f"[dim]{lead}{escape(before)}[/][bold reverse]{escape(c.text)}[/][dim]{escape(after)}{tail}[/]")
+    markup = f"[dim]{lead}{escape(before)}[/][bold reverse]{escape(c.text)}[/][dim]{escape(after)}{tail}[/]"
+    out.print(UnbrokenNames(Text.from_markup(markup)))
     for f in context.footnotes:
         out.print()
-        out.print(f"[bold cyan]{escape(f.section[-1])}[/] [bold]{f.id}[/]  {escape(f.text)}")
+        out.print(
+            UnbrokenNames(Text.from_markup(f"[bold cyan]{escape(f.section[-1])}[/] [bold]{f.id}[/]  {escape(f.text)}"))
+        )
 
 
 def show_index(out: Console, info: dict[str, Any]) -> None:

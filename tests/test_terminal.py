@@ -27,9 +27,10 @@ from index.embedding_cache import EmbeddingCache
 from index.store import IndexBuilder, load_or_build
 from qa import terminal
 from qa.cli import main
-from qa.model import Answer, Citation
+from qa.model import Answer, Citation, PassageContext
 from qa.progress import terminal_progress
 from qa.wording import counted
+from qa.wrapping import UnbrokenNames, line_breaks
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = ["--embedders", "use"]
@@ -302,7 +303,7 @@ def test_names_stay_on_one_line_at_every_normal_width(name):
     broken_by_plain_text = [w for w in range(40, 121) if not any(name in x for x in wrapped_lines(Text(NAMED), w))]
     assert broken_by_plain_text  # rich alone breaks this name at some widths
     for width in range(40, 121):
-        lines = wrapped_lines(terminal.UnbrokenNames(NAMED), width)
+        lines = wrapped_lines(UnbrokenNames(NAMED), width)
         assert any(name in line for line in lines), (width, lines)
         assert "".join(x.strip() for x in lines).replace(" ", "") == NAMED.replace(" ", "")  # nothing lost
 
@@ -317,11 +318,14 @@ def test_passages_and_answers_keep_names_whole_at_width_100():
         )
         assert "Korea JoongAng Daily" in panel, panel
     assert "Korea JoongAng Daily" in shown and "Yonhap News Agency" in shown
+    in_place = PassageContext(citation(1, body), "前文。" * 7, "後文。", (citation(2, NAMED, None),))
+    context = printed(lambda out: terminal.show_context(out, in_place))
+    assert context.count("Korea JoongAng Daily") == 2 and context.count("U.S. Department of Defense") == 2
 
 
 def test_a_name_longer_than_the_line_is_folded_not_lost():
     long_name = "The " + " ".join(["Extraordinary"] * 2) + " Institute"
-    lines = wrapped_lines(terminal.UnbrokenNames(long_name), 20)
+    lines = wrapped_lines(UnbrokenNames(long_name), 20)
     assert "".join(lines).replace(" ", "") == long_name.replace(" ", "")
 
 
@@ -340,3 +344,19 @@ def test_a_real_build_names_passages_and_sentences_for_each_embedder(real_assist
     assert heard.runs[:2] == ["loading the e5 model", "loading the USE model"]
     assert heard.runs[-2:] == [stages.SAVING_INDEX, stages.PREPARING_ANSWERS]
     assert_each_stage_runs_once(heard)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "駐韓美軍人數最多高達三萬兩千名，" * 12,
+        "the talks were held in a hotel on an island, and both sides signed a short statement " * 3,
+        "",
+        "短 句子 " * 30,
+    ],
+)
+def test_text_without_names_breaks_where_rich_breaks_it(text):
+    from rich._wrap import divide_line
+
+    for width in (7, 13, 40, 84, 100):
+        assert line_breaks(text, width) == divide_line(text, width), width
