@@ -7,17 +7,20 @@ import hashlib
 import io
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from index import stages
 from index.cache_files import CacheLock, remove_leftovers, write_file_atomically
 from index.embedders import Embedder
+from index.stages import Progress
 
 log = logging.getLogger(__name__)
 
-ProgressCallback = Callable[[str, int, int], None]
+ProgressCallback = Progress
+"""The progress callback's old name (see :class:`index.stages.Progress`)."""
 UNIT_TOLERANCE = 1e-3
 """Embedders return unit vectors: a cached vector whose length is further from 1 is damaged."""
 _KEY = re.compile(r"[0-9a-f]{32}")
@@ -97,23 +100,29 @@ class EmbeddingCache:
         self,
         embedder: Embedder,
         texts: Sequence[str],
-        progress: ProgressCallback | None = None,
+        progress: Progress | None = None,
+        *,
+        label: str | None = None,
     ) -> np.ndarray:
         """Vectors for ``texts`` (one row each), embedding only those not cached yet, shortest first
-        (a batch of texts of like length wastes least of the model's work)."""
+        (a batch of texts of like length wastes least of the model's work); ``progress`` hears
+        ``label`` (default :func:`index.stages.embedding`) with the count of texts embedded."""
+        stage = label or stages.embedding(embedder.name)
+        if progress:
+            progress(stage, 0, 0)  # reading the cache file comes first
         known = self._load(embedder)
         keys = [text_key(t) for t in texts]
         text_of = dict(zip(keys, texts, strict=True))
         missing = sorted(dict.fromkeys(k for k in keys if k not in known), key=lambda k: len(text_of[k]))
         total = len(missing)
         if progress:
-            progress(embedder.name, 0, total)
+            progress(stage, 0, total)
         for i in range(0, total, self.batch_size):
             batch = missing[i : i + self.batch_size]
             vectors = embedder.embed_documents([text_of[k] for k in batch])
             known.update(zip(batch, vectors, strict=True))
             if progress:
-                progress(embedder.name, min(i + self.batch_size, total), total)
+                progress(stage, min(i + self.batch_size, total), total)
         if missing:
             self._store(embedder, known)
         if not keys:

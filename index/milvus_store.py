@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 
 from corpus.model import Document, format_section
+from index import stages
 from index.cache_files import write_file_atomically
 from index.chunking import Passage
 from index.embedding_cache import ProgressCallback
@@ -848,6 +849,8 @@ def open_milvus_index(
     too_long = [d.id for d in documents if len(d.id) > DOC_ID_CHARS]
     if too_long:
         raise IndexBuildError(f"document id {too_long[0][:40]!r}… is longer than {DOC_ID_CHARS} characters")
+    report = progress or stages.silent
+    report(stages.SPLITTING, 0, 0)
     all_rows = [_rows(d, builder.splitter.split(d)) for d in documents]
     if not any(r.passages for r in all_rows):
         raise IndexBuildError("the documents contain no text to index")
@@ -865,6 +868,7 @@ def open_milvus_index(
     )
     lexical = Bm25Weights(t for r in all_rows for t in r.lexical_tokens)
     sentence_lexical = Bm25Weights(t for r in all_rows for t in r.sentence_tokens)
+    report(stages.OPENING_MILVUS, 0, 0)
     client = connection.open()
     try:
         writer = _Writer(client, connection, layout, spec)
@@ -886,6 +890,7 @@ def open_milvus_index(
                 {"id": d.id, "title": d.title, "source": d.source, "content_hash": d.content_hash} for d in documents
             ],
         }
+        report(stages.BUILDING_LEXICON, 0, 0)
         lexicon = _lexicon(
             documents, builder, cache_dir, _digest([spec["lexicon"], [document_key(d) for d in documents]])
         )
@@ -914,6 +919,8 @@ def _bring_up_to_date(
     "complete". A document never marked complete is deleted and written again on the next open.
     """
     layout = writer.layout
+    report = progress or stages.silent
+    report(stages.CHECKING_MILVUS, 0, 0)
     present = writer.exists()
     if rebuild and present:
         writer.drop()
@@ -962,11 +969,13 @@ def _bring_up_to_date(
         lengths, refresh = written_lengths, []
     vectors = writer.embed(new, builder, progress)  # before anything is written: embedding takes longest
     writer.put(LENGTHS_ROW, WRITING, lengths)
-    for rows in new:
+    for done, rows in enumerate(new):
+        report(stages.WRITING_MILVUS, done, len(new))
         writer.put(rows.document.id, WRITING, {"key": document_key(rows.document)})
         writer.delete([rows.document.id])
         writer.write_vectors(rows, *vectors[rows.document.id])
         writer.write_lexical(rows, lexical, sentence_lexical, lengths, upsert=False)
+    report(stages.WRITING_MILVUS, len(new), len(new))
     for rows in refresh:  # the mean length moved: every BM25 row against the new one
         writer.write_lexical(rows, lexical, sentence_lexical, lengths, upsert=True)
     writer.put(LENGTHS_ROW, COMPLETE, lengths)

@@ -30,6 +30,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from corpus.model import Document, format_section
+from index import stages
 from index.cache_files import CacheLock, fsync_tree, remove_leftovers, replace_directory, temporary_name
 from index.chunking import ChunkSplitter, Passage
 from index.embedders import Embedder
@@ -493,21 +494,34 @@ class IndexBuilder:
         lengths = (sentence_spans[:, 2] - sentence_spans[:, 1]).astype(np.float32)
         pooling = self.passage_vectors is PassageVectors.POOLED
         for embedder in self.embedders:
-            if embedder.name in self.sentence_embedders:
-                sentences[embedder.name] = self.embedding_cache.embed(embedder, sentence_texts, progress)
             if embedder.name not in self.sentence_embedders or not pooling:
-                passages[embedder.name] = self.embedding_cache.embed(embedder, passage_texts, progress)
+                passages[embedder.name] = self.embedding_cache.embed(
+                    embedder, passage_texts, progress, label=stages.embedding_passages(embedder.name)
+                )
+        for embedder in self.embedders:
+            if embedder.name not in self.sentence_embedders:
                 continue
-            pooled, covered = pooled_vectors(sentences[embedder.name], rows, lengths, len(passage_texts))
-            bare = np.flatnonzero(~covered)
-            if len(bare):
-                pooled[bare] = self.embedding_cache.embed(embedder, [passage_texts[i] for i in bare], progress)
-            passages[embedder.name] = pooled
+            sentences[embedder.name] = self.embedding_cache.embed(
+                embedder, sentence_texts, progress, label=stages.embedding_sentences(embedder.name)
+            )
+            if pooling:
+                pooled, covered = pooled_vectors(sentences[embedder.name], rows, lengths, len(passage_texts))
+                bare = np.flatnonzero(~covered)
+                if len(bare):
+                    pooled[bare] = self.embedding_cache.embed(
+                        embedder,
+                        [passage_texts[i] for i in bare],
+                        progress,
+                        label=stages.embedding_passages(embedder.name),
+                    )
+                passages[embedder.name] = pooled
+        passages = {e.name: passages[e.name] for e in self.embedders}  # in the embedders' order
         return passages, sentences
 
     def run(self, documents: Sequence[Document], progress: ProgressCallback | None = None) -> PassageIndex:
-        """Build the index of ``documents`` in memory."""
-
+        """Build the index of ``documents`` in memory; ``progress`` hears each stage (see :mod:`index.stages`)."""
+        report = progress or stages.silent
+        report(stages.SPLITTING, 0, 0)
         passages = self.splitter.run(list(documents))
         if not passages:
             raise IndexBuildError("the documents contain no text to index")
@@ -527,6 +541,7 @@ class IndexBuilder:
         vectors, sentence_vectors = self.embed(texts, sentence_texts, sentences, progress)
         dense = {name: dense_index(v) for name, v in vectors.items()}
         sentence_dense = {name: dense_index(v) for name, v in sentence_vectors.items()}
+        report(stages.INDEXING_WORDS, 0, 0)
         lexical = LexicalIndex.build([f"{format_section(p.section)}\n{p.content}" for p in passages])
         sentence_lexical = LexicalIndex.build(
             [
@@ -534,6 +549,7 @@ class IndexBuilder:
                 for (row, _, _), text in zip(sentences.tolist(), sentence_bodies, strict=True)
             ]
         )
+        report(stages.BUILDING_LEXICON, 0, 0)
         lexicon = BilingualLexicon.build([d.text for d in documents], load_cedict() if self.dictionary else None)
         manifest = {
             "format": FORMAT_VERSION,
@@ -568,12 +584,15 @@ def load_or_build(
     key = builder.key(documents)
     if index_root is None:
         return builder.run(documents, progress), True
+    report = progress or stages.silent
     directory = index_root / key
     damage = None
     if not rebuild:
+        report(stages.LOADING_INDEX, 0, 0)
         cached, damage = _load_cached(directory, key)
         if cached is not None:
             return cached, False
+        report(stages.WAITING_FOR_BUILDER, 0, 0)  # the lock is held while another process builds
     with CacheLock(index_root / f".{key}.lock") as held:
         if held:
             remove_leftovers(directory)  # of a process that died saving
@@ -584,6 +603,7 @@ def load_or_build(
         if damage is not None:
             log.warning("%s; rebuilding it", damage)
         index = builder.run(documents, progress)
+        report(stages.SAVING_INDEX, 0, 0)
         try:
             index.save(directory)
         except OSError as exc:

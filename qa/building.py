@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from corpus.model import Document
+from index import stages
 from index.chunking import ChunkSplitter
 from index.dictionary_tables import keep_tables_in
 from index.embedders import BUNDLED_EMBEDDERS, Embedder, load_embedder
@@ -57,12 +58,19 @@ class PipelineBuilder:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def embedders(self, given: Sequence[Embedder] | None = None) -> dict[str, Embedder]:
+    def embedders(
+        self, given: Sequence[Embedder] | None = None, progress: ProgressCallback | None = None
+    ) -> dict[str, Embedder]:
         """The embedders by settings key: ``given`` (loaded models, e.g. another assistant's) or
-        those of the settings, loaded now."""
+        those of the settings, loaded now (``progress`` hears each model start loading)."""
         specs = self.settings.index.embedders
         if given is None:
-            return {spec: load_embedder(spec, self.settings.cache_dir) for spec in specs}
+            report = progress or stages.silent
+            loaded = {}
+            for spec in specs:
+                report(stages.loading_model(spec), 0, 0)
+                loaded[spec] = load_embedder(spec, self.settings.cache_dir)
+            return loaded
         keyed = {settings_key(e, specs): e for e in given}
         if len(keyed) != len(given):
             raise SettingsError(f"embedders must differ, got {[e.name for e in given]}")
@@ -104,12 +112,17 @@ class PipelineBuilder:
         progress: ProgressCallback | None = None,
         scope: str | None = None,
     ) -> Built:
+        """Load the models, load or build the index, make the pipeline; ``progress`` hears each stage
+        (else a line on the terminal, as ``settings.progress`` says)."""
         if self.settings.cache_dir is not None:
             keep_tables_in(self.settings.cache_dir / "dictionary")
-        keyed = self.embedders(embedders)
-        self._check_keys(keyed)
-        index, built = self.index(documents, keyed, rebuild=rebuild, progress=progress, scope=scope)
-        return Built(self.pipeline(index, documents, keyed), index, built, keyed)
+        with terminal_progress(self.settings.progress if progress is None else False) as line:
+            report = progress or line
+            keyed = self.embedders(embedders, report)
+            self._check_keys(keyed)
+            index, built = self.index(documents, keyed, rebuild=rebuild, progress=report, scope=scope)
+            (report or stages.silent)(stages.PREPARING_ANSWERS, 0, 0)
+            return Built(self.pipeline(index, documents, keyed), index, built, keyed)
 
     def _check_keys(self, embedders: dict[str, Embedder]) -> None:
         """Weights and floors may only name what is loaded (the settings check their own embedders;

@@ -146,10 +146,12 @@ def index(args: argparse.Namespace, settings: Settings) -> int:
 def index_add(args: argparse.Namespace, settings: Settings) -> int:
     """``qa index add``: copy files into a collection and index it at once, so the next ask is quick."""
     from qa.assistant import Assistant
+    from qa.progress import terminal_progress
 
     collection = _collection(args, settings)
-    reported = collection.add_reporting(args.paths)  # whether each is new is decided under the lock
-    assistant = Assistant(settings=settings, collection=collection)
+    with terminal_progress(settings.progress) as line:  # one line from reading the files to the index
+        reported = collection.add_reporting(args.paths, progress=line)  # new or not is decided under the lock
+        assistant = Assistant(settings=settings, collection=collection, progress=line)
     passages = {d.id: d.passages for d in assistant.indexed_documents()}
     rows = [dict(e.to_dict(), passages=passages.get(e.id, 0), new=new) for e, new in reported]
     total = len(assistant.index.passages)
@@ -353,19 +355,25 @@ def _questions(args: argparse.Namespace) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None, commands: Sequence[Command] = COMMANDS) -> int:
-    """Run the command; errors become one line on stderr and a non-zero exit."""
+    """Run the command; errors become one line on stderr (with ``--json``: one JSON object
+    ``{"error": …, "type": …}`` on stdout) and a non-zero exit."""
     args = parser(commands).parse_args(argv)
     run = {command.name: command.run for command in commands}[args.command]
+    as_json = bool(getattr(args, "json", False))
     try:
         return run(args, _settings(args))
     except (QAError, CorpusError, IndexBuildError, OSError, ValueError) as exc:
-        print(f"qa: error: {exc}", file=sys.stderr)
+        terminal.print_error(str(exc), as_json=as_json, type=type(exc).__name__)
         return 1
     except ImportError as exc:  # a dependency without a message of ours
-        print(f"qa: error: {exc}; reinstall peninsula-qa's dependencies: pip install peninsula-qa", file=sys.stderr)
+        message = f"{exc}; reinstall peninsula-qa's dependencies: pip install peninsula-qa"
+        terminal.print_error(message, as_json=as_json, type=type(exc).__name__)
         return 1
     except KeyboardInterrupt:
-        print("qa: interrupted", file=sys.stderr)
+        if as_json:
+            terminal.print_error("interrupted", as_json=True, type="KeyboardInterrupt")
+        else:
+            print("qa: interrupted", file=sys.stderr)
         return 130
 
 

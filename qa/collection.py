@@ -29,6 +29,7 @@ from typing import Any
 from corpus.errors import DocumentError
 from corpus.loading import DocumentLoader, not_a_file
 from corpus.model import Document
+from index import stages
 from index.cache_files import process_alive
 from index.embedding_cache import ProgressCallback
 from qa.config import Settings
@@ -153,7 +154,7 @@ def stage_files(
     staged: dict[str, StagedFile] = {}
     for done, path in enumerate(paths):
         if progress:
-            progress("reading", done, len(paths))
+            progress(stages.READING_FILES, done, len(paths))
         if not path.is_file():
             raise DocumentError(f"{path}: {not_a_file(path)}")
         size = path.stat().st_size
@@ -175,7 +176,7 @@ def stage_files(
             raise DocumentError(str(exc).replace(str(copy), str(path))) from None
         staged[digest] = StagedFile(source, digest, len(data), document)
     if progress:
-        progress("reading", len(paths), len(paths))
+        progress(stages.READING_FILES, len(paths), len(paths))
     return list(staged.values())
 
 
@@ -354,8 +355,8 @@ class Collection:
         """Copy and parse the files, then add them all, or none if any fails (the error names it).
 
         Returns the entry of each distinct file given, in order: new, or the one already holding the
-        same content (adding it again changes nothing). ``progress("reading", done, total)`` hears
-        of each file read; indexing them is the next :class:`~qa.assistant.Assistant`'s work.
+        same content (adding it again changes nothing). ``progress`` hears ``index.stages.READING_FILES``
+        for each file read; indexing them is the next :class:`~qa.assistant.Assistant`'s work.
         """
         return [entry for entry, _ in self.add_reporting(paths, loader, progress)]
 

@@ -31,6 +31,7 @@ from corpus.script import to_simplified
 from qa.errors import QAError
 from qa.model import Answer, Citation
 from qa.pipeline import MAX_K
+from qa.wording import counted
 
 LANGUAGES = ("zh-Hant", "zh-Hans", "en")
 """Question languages, in the order the report lists them (any other language follows)."""
@@ -343,7 +344,7 @@ class EvalReport:
     def summary(self) -> str:
         answerable = sum(r.answerable for r in self.results)
         return (
-            f"{self.n_questions} questions ({answerable} answerable), k={self.k}; "
+            f"{counted(self.n_questions, 'question')} ({answerable} answerable), k={self.k}; "
             f"mean passage chars {self.mean_passage_chars:.1f}; "
             f"latency p50 {self.latency_p50_ms:.0f} ms, p95 {self.latency_p95_ms:.0f} ms"
         )
@@ -555,7 +556,7 @@ class DrcdReport:
 
     def summary(self) -> str:
         return (
-            f"{self.n} questions, k={self.k}; mean passage chars {self.mean_passage_chars:.1f}; "
+            f"{counted(self.n, 'question')}, k={self.k}; mean passage chars {self.mean_passage_chars:.1f}; "
             f"latency p50 {self.latency_p50_ms:.0f} ms, p95 {self.latency_p95_ms:.0f} ms"
         )
 

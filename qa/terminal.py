@@ -11,9 +11,12 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
+from rich.text import Text
 
 from qa.collection import DocumentEntry
 from qa.model import Answer, Citation, PassageContext
+from qa.wording import counted
+from qa.wrapping import UnbrokenNames
 
 
 def console() -> Console:
@@ -26,16 +29,34 @@ def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
+def print_error(message: str, *, as_json: bool, **fields: Any) -> None:
+    """An error of the ``qa`` command: with ``as_json``, one JSON object ``{"error": message, …fields}``
+    on stdout (for scripts); else one line on stderr."""
+    if as_json:
+        sys.stdout.write(json.dumps({"error": message, **fields}, ensure_ascii=False) + "\n")
+    else:
+        print(f"qa: error: {message}", file=sys.stderr)
+
+
 def show_passages(
-    out: Console, citations: Sequence[Citation], *, several: bool, shown: Sequence[str] | None = None
+    out: Console,
+    citations: Sequence[Citation],
+    *,
+    several: bool,
+    shown: Sequence[str] | None = None,
+    scores: bool = True,
 ) -> None:
-    """Numbered passages: id, where it is (its document's id first when ``several``), score, and the
-    text (as ``shown``, e.g. in the reader's script, when given)."""
+    """Numbered passages: id, where it is (its document's id first when ``several``), score (unless
+    ``scores`` is false), and the text (as ``shown``, e.g. in the reader's script, when given)."""
     for n, c in enumerate(citations, start=1):
-        score = "" if c.score is None else f"  score {c.score:.4f}"
+        score = "" if c.score is None or not scores else f"  score {c.score:.4f}"
         document = f"{c.doc_id} · " if several else ""
-        out.print(f"[bold cyan][{n}][/] [bold]{c.id}[/]  [dim]{escape(document + c.location)}{score}[/]")
-        out.print(escape(c.text if shown is None else shown[n - 1]), style=None)
+        out.print(
+            UnbrokenNames(
+                Text.from_markup(f"[bold cyan][{n}][/] [bold]{c.id}[/]  [dim]{escape(document + c.location)}{score}[/]")
+            )
+        )
+        out.print(UnbrokenNames(c.text if shown is None else shown[n - 1]))
         out.print()
 
 
@@ -50,9 +71,11 @@ def show_answers(out: Console, answers: Sequence[Answer], *, several: bool) -> N
         body = escape(answer.display_text)
         if answer.short:  # the fact first, then the sentences that say so
             body = f"[bold]{escape(answer.short)}[/]\n\n{body}"
-        out.print(Panel(body, title=title, title_align="left", border_style=style))
+        out.print(Panel(UnbrokenNames(Text.from_markup(body)), title=title, title_align="left", border_style=style))
         shown = [answer.passage_shown(i) for i in range(len(answer.citations))]
-        show_passages(out, answer.citations, several=several, shown=shown)
+        # a refusal lists the closest passages: their scores, on no scale a reader knows, would only
+        # suggest they answer a little
+        show_passages(out, answer.citations, several=several, shown=shown, scores=not answer.abstained)
 
 
 def show_context(out: Console, context: PassageContext) -> None:
@@ -67,10 +90,13 @@ def show_context(out: Console, context: PassageContext) -> None:
         before, after, lead, tail = context.page_before, context.page_after, "", ""
     else:
         before, after, lead, tail = context.before, context.after, "…", "…"
-    out.print(f"[dim]{lead}{escape(before)}[/][bold reverse]{escape(c.text)}[/][dim]{escape(after)}{tail}[/]")
+    markup = f"[dim]{lead}{escape(before)}[/][bold reverse]{escape(c.text)}[/][dim]{escape(after)}{tail}[/]"
+    out.print(UnbrokenNames(Text.from_markup(markup)))
     for f in context.footnotes:
         out.print()
-        out.print(f"[bold cyan]{escape(f.section[-1])}[/] [bold]{f.id}[/]  {escape(f.text)}")
+        out.print(
+            UnbrokenNames(Text.from_markup(f"[bold cyan]{escape(f.section[-1])}[/] [bold]{f.id}[/]  {escape(f.text)}"))
+        )
 
 
 def show_index(out: Console, info: dict[str, Any]) -> None:
@@ -87,13 +113,14 @@ def show_added(out: Console, collection: str, rows: Sequence[dict[str, Any]], do
     """``qa index add``: each file's id, title, passages and whether it was new, then the collection's size."""
     for row in rows:
         state = "added" if row["new"] else "already in the collection"
+        size = counted(row["passages"], "passage")
         out.print(
-            f"[bold]{escape(row['id'])}[/]  {escape(row['title'])}  [dim]{row['passages']} passages, {state}[/]",
+            f"[bold]{escape(row['id'])}[/]  {escape(row['title'])}  [dim]{size}, {state}[/]",
             soft_wrap=True,
         )
     out.print(
-        f"[dim]collection {escape(collection)}: {documents} document{'s' * (documents != 1)}, "
-        f"{passages} passages; ask with: qa ask --collection {escape(collection)} QUESTION[/]",
+        f"[dim]collection {escape(collection)}: {counted(documents, 'document')}, "
+        f"{counted(passages, 'passage')}; ask with: qa ask --collection {escape(collection)} QUESTION[/]",
         soft_wrap=True,
     )
 

@@ -16,6 +16,7 @@ import pytest
 from conftest import FakeHashEmbedder
 
 from corpus import DocumentError, DocumentLoader, default_document_path
+from index import stages
 from index.chunking import ChunkSplitter
 from index.store import IndexBuilder, load_or_build
 from qa import Assistant, Collection, CollectionError, InvalidRequestError, Settings
@@ -78,7 +79,8 @@ def test_add_list_remove_round_trip(settings, files):
     assert not notes.exists and notes.entries() == [] and Collection.names(settings) == []
     heard = []
     added = notes.add([files["budget"], files["garden"]], progress=lambda *event: heard.append(event))
-    assert heard == [("reading", 0, 2), ("reading", 1, 2), ("reading", 2, 2)]
+    reading = stages.READING_FILES
+    assert heard == [(reading, 0, 2), (reading, 1, 2), (reading, 2, 2)]
     assert [(e.id, e.title, e.suffix) for e in added] == [
         ("budget", "研究所年度報告", ".md"),
         ("garden", "Garden club minutes", ".md"),

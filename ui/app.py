@@ -33,6 +33,7 @@ from qa.config import Settings
 from qa.errors import QAError
 from qa.model import Answer, Citation, IndexedDocument, Quote, outline
 from qa.pipeline import MAX_K
+from qa.wording import counted
 from ui import render
 from ui.page import (
     CSS,
@@ -124,13 +125,13 @@ class AssistantLoader:
         if self.ready:
             assert self._assistant is not None
             n = len(self._assistant.index.passages)
-            return f"就緒 · Ready: {n} passages indexed."
+            return f"就緒 · Ready: {counted(n, 'passage')} indexed."
         with self._lock:
             stage, (done, total) = self._stage, self._count
         if not stage:
             return "載入模型與索引… · Loading the models and the index…"
-        percent = int(100 * done / total) if total else 0
-        return f"建立索引（首次啟動）· Building the index: embedding with {stage}, {done}/{total} ({percent}%)"
+        count = f", {done}/{total} ({int(100 * done / total)}%)" if total else "…"
+        return f"建立索引（首次啟動）· Building the index: {stage}{count}"
 
     def wait(self, timeout: float | None = None) -> Assistant:
         """The assistant once built; :class:`QAError` if building failed or ``timeout`` passed."""
