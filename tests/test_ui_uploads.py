@@ -38,10 +38,10 @@ def final(app: ChatApp, message: str, documents=None):  # type: ignore[no-untype
 
 
 def test_an_uploaded_file_is_searched_beside_the_chapter(app, tmp_path, chapter):
-    message, chosen, sections, files, status = app.upload([write(tmp_path, "notes.md", NOTES)], [chapter.id])
+    message, chosen, pick, sections, files, status = app.upload([write(tmp_path, "notes.md", NOTES)], [chapter.id])
     assert "會議筆記 · notes" in message and files is None
-    assert f"{len(app.loader.wait().passages)} passages" in status  # the status line counts the new ones
-    assert [value for _, value in chosen["choices"]] == [chapter.id, "notes"]
+    assert f"{len(app.assistant_for().passages)} passages" in status  # the status line counts the new ones
+    assert [value for _, value in chosen["choices"]] == [chapter.id, "notes"] == [v for _, v in pick["choices"]]
     assert chosen["value"] == [chapter.id, "notes"]
     assert any("預算" in label for label, _ in sections["choices"])  # the outline lists its sections
     answer = app.answer("海洋觀測預算是多少？", documents=["notes"])
@@ -63,7 +63,7 @@ def test_choosing_documents_limits_what_a_question_searches(app, tmp_path, chapt
 def test_the_same_file_twice_is_one_document(app, tmp_path, chapter):
     path = write(tmp_path, "notes.md", NOTES)
     app.upload([path], [chapter.id])
-    _, chosen, _, _, _ = app.upload([path], [chapter.id, "notes"])
+    _, chosen, *_ = app.upload([path], [chapter.id, "notes"])
     assert [value for _, value in chosen["choices"]] == [chapter.id, "notes"]
 
 
@@ -78,12 +78,12 @@ def test_the_same_file_twice_is_one_document(app, tmp_path, chapter):
 )
 def test_a_bad_upload_is_refused_and_nothing_changes(app, tmp_path, chapter, name, data, message):
     good = write(tmp_path, "notes.md", NOTES)
-    reply, chosen, sections, files, _ = app.upload([good, write(tmp_path, name, data)], [chapter.id])
+    reply, chosen, pick, sections, files, _ = app.upload([good, write(tmp_path, name, data)], [chapter.id])
     reply = reply.replace("\\", "")  # Markdown escapes
     assert "Could not add" in reply and message.split(":")[0] in reply
     assert str(tmp_path) not in reply  # the server's upload folder is not shown
-    assert chosen == {"__type__": "update"} and sections == {"__type__": "update"} and files is None
-    assert [d.id for d in app.loader.wait().documents] == [chapter.id]  # all or nothing
+    assert chosen == pick == sections == {"__type__": "update"} and files is None
+    assert [d.id for d in app.assistant_for().documents] == [chapter.id]  # all or nothing
     with pytest.raises(QAError, match=re.escape(message)):
         app.add_documents([write(tmp_path, name, data)])
 
@@ -108,10 +108,53 @@ def test_uploads_into_a_collection_are_kept_for_the_next_start(tmp_path, chapter
     assert "四千三百萬元" in again.search("海洋觀測預算", k=1)[0].text
 
 
-def test_the_chat_api_searches_the_uploaded_documents_too(app, tmp_path, chapter):
-    app.upload([write(tmp_path, "notes.md", NOTES)], [chapter.id])
-    data = app.chat_api("海洋觀測預算是多少？", [], 3)
-    assert data["citations"][0]["doc_id"] == "notes"
+def test_uploads_belong_to_their_session(app, tmp_path, chapter):
+    """Without a collection, a file one browser session adds is searched by that session only."""
+    app.upload([write(tmp_path, "notes.md", NOTES)], [chapter.id], session="tab-a")
+    assert [d.id for d in app.documents_for("tab-a")] == [chapter.id, "notes"]
+    assert [d.id for d in app.documents_for("tab-b")] == [chapter.id]
+    assert {c.doc_id for c in app.answer("海洋觀測預算是多少？", session="tab-b").citations} == {chapter.id}
+    assert app.answer("海洋觀測預算是多少？", session="tab-a").citations[0].doc_id == "notes"
+    assert {c["doc_id"] for c in app.chat_api("海洋觀測預算是多少？", [], 3)["citations"]} == {chapter.id}
+    chosen, _ = app.document_list("tab-b")
+    assert chosen["value"] == [chapter.id]
+    app.sessions.drop("tab-a")  # the tab closed
+    assert [d.id for d in app.documents_for("tab-a")] == [chapter.id]
+
+
+def test_a_removal_asks_first_and_keeps_the_servers_documents(app, tmp_path, chapter):
+    app.upload([write(tmp_path, "notes.md", NOTES)], [chapter.id], session="tab")
+    question, confirm, cancel = app.ask_removal("notes", "tab")
+    assert "Remove it from the documents searched by this browser tab?" in question.replace("\\", "")
+    assert confirm["visible"] and cancel["visible"]
+    reply, confirm, cancel = app.ask_removal(chapter.id, "tab")
+    assert "comes with this server" in reply and not confirm["visible"] and not cancel["visible"]
+    reply, *_ = app.ask_removal(None, "tab")
+    assert "choose a document to remove" in reply
+    reply, chosen, pick, sections, *_ = app.remove(chapter.id, [chapter.id, "notes"], "tab")
+    assert "comes with this server" in reply and chosen == {"__type__": "update"}
+    reply, chosen, pick, sections, confirm, cancel, status = app.remove("notes", [chapter.id, "notes"], "tab")
+    assert "Removed: notes" in reply and chosen["value"] == [chapter.id] and not confirm["visible"]
+    assert [v for _, v in pick["choices"]] == [chapter.id] and len(app.sessions) == 0
+    assert not any("預算" in label for label, _ in sections["choices"])  # the outline drops its sections
+    assert f"{len(app.loader.wait().passages)} passages" in status
+    assert "Cannot remove" in app.remove("notes", [], "tab")[0]  # gone already: a message, no traceback
+
+
+def test_with_a_collection_uploads_and_removals_are_everyones(tmp_path):
+    settings = fake_settings(tmp_path)
+    work = Collection("work", settings)
+    work.add([write(tmp_path, "first.md", "# 第一\n\n第一份文件談北韓核試。\n")])
+    app = create_app(assistant=Assistant(collection=work, settings=settings, embedders=[FakeHashEmbedder()]))
+    app.upload([write(tmp_path, "notes.md", NOTES)], ["first"], session="tab-a")
+    assert [d.id for d in app.documents_for("tab-b")] == ["first", "notes"]
+    assert app.chat_api("海洋觀測預算是多少？", [], 3)["citations"][0]["doc_id"] == "notes"
+    question, *_ = app.ask_removal("notes", "tab-b")
+    assert "everyone using this server" in question
+    app.remove("notes", None, "tab-b")
+    assert [e.id for e in work.entries()] == ["first"] and [d.id for d in app.documents_for("tab-a")] == ["first"]
+    reply, *_ = app.remove("first", None, "tab-a")
+    assert "the last document" in reply and [e.id for e in work.entries()] == ["first"]
 
 
 @pytest.mark.slow

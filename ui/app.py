@@ -31,11 +31,12 @@ from qa.assistant import Assistant
 from qa.collection import Collection, unique_id
 from qa.config import Settings
 from qa.errors import QAError
-from qa.model import Answer, Citation, IndexedDocument, Quote, outline
+from qa.model import Answer, Citation, IndexedDocument, Quote, Section, outline
 from qa.pipeline import MAX_K
 from ui import render
 from ui.page import (
     CSS,
+    SCRIPT,
     THEME,
     UPLOAD_MAX_BYTES,
     UPLOAD_MAX_FILES,
@@ -44,6 +45,7 @@ from ui.page import (
     document_choices,
     outline_choices,
 )
+from ui.sessions import SessionAssistants
 
 log = logging.getLogger(__name__)
 _SURROGATE = re.compile(f"[{SURROGATES}]")
@@ -60,6 +62,8 @@ ANSWERED_AT_ONCE = 8
 QUEUE_SIZE = 64
 """Requests waiting at most; one more is refused at once ("Queue is full"). 32 clients, each waiting
 for its answer, fill 8 slots and 24 places (``benchmarks/results/load.md``)."""
+API_SESSION = "/chat"
+"""The session ``/chat`` answers as: one that never adds documents, so it searches the server's."""
 FAILED_REPLY = "回答時發生錯誤，請再試一次。 Something went wrong while answering; please try again."
 """What a caller sees when answering raised something other than :class:`QAError` (the log keeps the traceback)."""
 
@@ -123,8 +127,7 @@ class AssistantLoader:
             return f"無法建立索引 · The index could not be built: {self._error}"
         if self.ready:
             assert self._assistant is not None
-            n = len(self._assistant.index.passages)
-            return f"就緒 · Ready: {n} passages indexed."
+            return ready_line(self._assistant)
         with self._lock:
             stage, (done, total) = self._stage, self._count
         if not stage:
@@ -140,6 +143,11 @@ class AssistantLoader:
         if self._assistant is None:
             raise QAError(f"the index could not be built: {self._error}")
         return self._assistant
+
+
+def ready_line(assistant: Assistant) -> str:
+    """``就緒 · Ready: 55 passages indexed.``"""
+    return f"就緒 · Ready: {len(assistant.index.passages)} passages indexed."
 
 
 def _citation_choices(answer: Answer) -> list[tuple[str, str]]:
@@ -173,8 +181,9 @@ class ChatApp:
         cited: int = CITED,
         collection: Collection | None = None,
     ) -> None:
-        """``collection``: uploaded files are added to it (kept across restarts); without one they
-        are indexed with ``documents`` for as long as the server runs."""
+        """``collection``: uploaded files are added to it (kept across restarts) and everyone using the
+        server shares them; without one, each browser session searches ``documents`` and its own
+        uploads (``session``, a Gradio session id; ``""`` for Python callers), until it closes."""
         if not documents:
             raise ValueError("the chat needs at least one document")
         if not 1 <= cited <= MAX_K:
@@ -183,34 +192,92 @@ class ChatApp:
         self.documents = tuple(documents)
         self.cited = cited
         self.collection = collection
-        self.outline = outline(self.documents)
+        self.shared = collection is not None
+        """Uploads and removals change the documents of everyone using the server (``--collection``)."""
+        self.sessions = SessionAssistants()
+        self._server_ids = {d.id for d in self.documents}
         self._adding = threading.Lock()
         self.blocks = build_page(self)
 
     # -- handlers (plain methods: unit-testable without a server) ---------------------------
-    def answer(
-        self, message: str, history: Sequence[str] = (), k: int = CITED, documents: Sequence[str] | None = None
-    ) -> Answer:
-        """``documents``: the ids to search (``None``: all)."""
-        return self.loader.wait().ask(message, k=k, history=list(history)[-1:], documents=documents)
+    def assistant_for(self, session: str = "") -> Assistant:
+        """The assistant answering ``session``: its own when it added documents, else the server's."""
+        own = None if self.shared else self.sessions.get(session)
+        return own if own is not None else self.loader.wait()
 
-    def add_documents(self, paths: Sequence[str], progress: ProgressCallback | None = None) -> list[str]:
-        """Index the files at ``paths`` beside the documents already searched; returns their ids.
+    def documents_for(self, session: str = "") -> tuple[Document, ...]:
+        """The documents ``session`` searches (the server's, and its own uploads)."""
+        own = None if self.shared else self.sessions.get(session)
+        return own.documents if own is not None else self.documents
+
+    def outline_for(self, session: str = "") -> list[Section]:
+        return outline(self.documents_for(session))
+
+    def answer(
+        self,
+        message: str,
+        history: Sequence[str] = (),
+        k: int = CITED,
+        documents: Sequence[str] | None = None,
+        session: str = "",
+    ) -> Answer:
+        """``documents``: the ids to search (``None``: all of ``session``'s)."""
+        return self.assistant_for(session).ask(message, k=k, history=list(history)[-1:], documents=documents)
+
+    def add_documents(
+        self, paths: Sequence[str], progress: ProgressCallback | None = None, session: str = ""
+    ) -> list[str]:
+        """Index the files at ``paths`` beside the documents ``session`` searches (everyone's, with a
+        collection); returns their ids.
 
         All or nothing: a file that cannot be read raises :class:`QAError` naming it, and the chat
         keeps its documents. Questions keep being answered (on the old index) meanwhile.
         """
         _check_uploads(paths)
         with self._adding:
-            assistant, ids = _with_files(self.loader.wait(), paths, self.collection, progress)
+            assistant, ids = _with_files(self.assistant_for(session), paths, self.collection, progress)
+            self._serve(assistant, session)
+        return ids
+
+    def remove_documents(self, doc_ids: Sequence[str], session: str = "") -> list[str]:
+        """Stop searching ``doc_ids`` (removed from the collection, with one); returns them.
+
+        :class:`QAError` with a message for the page: no id, an unknown one, a document the server
+        came with (without a collection), or the collection's last document."""
+        wanted = list(dict.fromkeys(i for i in doc_ids if i))
+        if not wanted:
+            raise QAError("choose a document to remove")
+        with self._adding:
+            current = self.assistant_for(session)
+            _check_removal(current.documents, wanted, set() if self.shared else self._server_ids)
+            kept = [d for d in current.documents if d.id not in wanted]
+            try:
+                if self.collection is not None:
+                    self.collection.remove(wanted)
+                    assistant = Assistant(
+                        collection=self.collection, settings=current.settings, embedders=current.embedders
+                    )
+                else:
+                    assistant = Assistant(kept, current.settings, embedders=current.embedders)
+            except IndexBuildError as exc:
+                raise QAError(str(exc)) from None
+            self._serve(assistant, session)
+        return wanted
+
+    def _serve(self, assistant: Assistant, session: str) -> None:
+        """Answer ``session`` (everyone, with a collection) with ``assistant`` from now on."""
+        if self.shared:
             self.loader.replace(assistant)
             self.documents = assistant.documents
-            self.outline = outline(self.documents)
-        return ids
+        elif {d.id for d in assistant.documents} == self._server_ids:
+            self.sessions.drop(session)  # its own documents all removed: the server's assistant again
+        else:
+            self.sessions.put(session, assistant)
 
     def chat_api(self, message: str, history: list[str] | None = None, k: int = CITED) -> dict[str, Any]:
         """Answer ``message`` (``history``: earlier questions, oldest first) with ``k`` cited passages
-        from every document the chat searches.
+        from every document of the server (with a collection, uploads too; the assistant refuses a
+        ``k`` that is not whole).
 
         Returns ``{"question", "text", "abstained", "language", "citations": [...], "quotes": [...]}``;
         each citation has ``id`` (for ``qa cite``), ``doc_id``, ``doc_title``, ``section``,
@@ -220,7 +287,8 @@ class ChatApp:
         try:
             if history is not None and not isinstance(history, list):
                 raise QAError("history must be a list of earlier questions (strings)")
-            answer = self.answer(message or "", history or [], k)  # the assistant refuses a k that is not whole
+            # the server's documents (everyone's, with a collection), never a browser session's uploads
+            answer = self.answer(message or "", history or [], k, session=API_SESSION)
         except QAError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         except Exception:
@@ -237,9 +305,10 @@ class ChatApp:
         messages: list[dict[str, Any]] | None,
         turn: ChatTurn | None,
         documents: Sequence[str] | None = None,
+        session: str = "",
     ) -> Iterator[tuple[Any, ...]]:
         """The chat: show the question at once, then the answer and its sources (from the chosen
-        ``documents``; ``None``: all)."""
+        ``documents``; ``None``: all of ``session``'s)."""
         messages = list(messages or [])
         turn = turn or ChatTurn([], {})
         text = message if isinstance(message, str) else ""
@@ -258,7 +327,8 @@ class ChatApp:
             yield _with_reply(messages, "請至少選擇一份文件。 Choose at least one document to search.", turn)
             return
         try:
-            answer = self.answer(text, turn.questions, documents=None if documents is None else list(documents))
+            chosen = None if documents is None else list(documents)
+            answer = self.answer(text, turn.questions, documents=chosen, session=session)
         except QAError as exc:
             yield _with_reply(messages, render.markdown_text(f"{exc}"), turn)
             return
@@ -266,45 +336,98 @@ class ChatApp:
             log.exception("answering %r failed", text[:200])
             yield _with_reply(messages, FAILED_REPLY, turn)
             return
-        limit = self.loader.wait().settings.answering.max_question_chars
-        messages += _answer_messages(answer, several=len(self.documents) > 1, limit=limit)
+        limit = self.assistant_for(session).settings.answering.max_question_chars
+        messages += _answer_messages(answer, several=len(self.documents_for(session)) > 1, limit=limit)
         quotes: dict[str, list[Quote]] = {}
         for q in answer.quotes:
             quotes.setdefault(q.citation_id, []).append(q)
         turn = ChatTurn([*turn.questions, answer.question], quotes)
         yield messages, "", gr.update(choices=_citation_choices(answer), value=None), turn
 
-    def show_citation(self, citation_id: str | None, turn: ChatTurn | None = None) -> str:
+    def show_citation(self, citation_id: str | None, turn: ChatTurn | None = None, session: str = "") -> str:
         """The citation in place (breadcrumb, neighbouring text, highlight, footnotes), or a notice."""
         if not citation_id or not str(citation_id).strip():
             return render.message_html("請輸入或選擇一個引用編號。 Enter or choose a citation id, e.g. p1a2b3c4.")
         try:
-            context = self.loader.wait().context(str(citation_id))
+            context = self.assistant_for(session).context(str(citation_id))
         except QAError as exc:
             return render.message_html(f"{exc}")
         quotes = (turn.quotes if turn else {}).get(context.citation.id, [])
         return render.context_html(context, quotes)
 
-    def show_section(self, choice: str | None) -> str:
-        if choice is None or not str(choice).isdigit() or int(choice) >= len(self.outline):
+    def show_section(self, choice: str | None, session: str = "") -> str:
+        sections = self.outline_for(session)
+        if choice is None or not str(choice).isdigit() or int(choice) >= len(sections):
             return render.message_html("請從目錄選擇一節。 Choose a section from the outline.")
-        section = self.outline[int(choice)]
+        section = sections[int(choice)]
         try:
-            passages = self.loader.wait().passages_in(section)
+            passages = self.assistant_for(session).passages_in(section)
         except QAError as exc:
             return render.message_html(f"{exc}")
         return render.section_html(section, passages)
 
-    def document_list(self) -> Any:
-        """The checkboxes of the documents searched, all chosen (a page opened after an upload
-        lists the new documents too)."""
-        return gr.update(choices=document_choices(self.documents), value=[d.id for d in self.documents])
+    def document_list(self, session: str = "") -> tuple[Any, Any]:
+        """The checkboxes of the documents ``session`` searches, all chosen, and the list to remove
+        one from (with a collection, a page opened after an upload lists the new documents too)."""
+        documents = self.documents_for(session)
+        choices = document_choices(documents)
+        return gr.update(choices=choices, value=[d.id for d in documents]), gr.update(choices=choices, value=None)
 
-    def upload(self, files: Any, chosen: Sequence[str] | None, progress: Any = None) -> tuple[Any, ...]:
+    def session_status(self, session: str = "") -> str:
+        """The status line for ``session``: its own passage count once it added documents."""
+        own = None if self.shared else self.sessions.get(session)
+        return render.markdown_text(ready_line(own) if own is not None else self.loader.status())
+
+    def ask_removal(self, doc_id: str | None, session: str = "") -> tuple[Any, Any, Any]:
+        """The confirmation step: outputs the question (or why it cannot be removed), the confirm
+        and the cancel buttons (shown only when the removal can go ahead)."""
+        hidden = gr.update(visible=False)
+        try:
+            if not doc_id:
+                raise QAError("choose a document to remove")
+            documents = self.documents_for(session)
+            _check_removal(documents, [doc_id], set() if self.shared else self._server_ids)
+        except QAError as exc:
+            return render.markdown_text(f"無法移除 Cannot remove: {exc}"), hidden, hidden
+        title = next(d.title for d in documents if d.id == doc_id)
+        who = "everyone using this server" if self.shared else "this browser tab"
+        question = f"確定移除「{title} · {doc_id}」？ Remove it from the documents searched by {who}?"
+        return render.markdown_text(question), gr.update(visible=True), gr.update(visible=True)
+
+    def remove(self, doc_id: str | None, chosen: Sequence[str] | None, session: str = "") -> tuple[Any, ...]:
+        """Remove the confirmed document; outputs: the message, the document checkboxes, the list to
+        remove from, the outline, the confirm and cancel buttons (hidden again), the status line."""
+        hidden = gr.update(visible=False)
+        try:
+            removed = self.remove_documents([doc_id] if doc_id else [], session)
+        except QAError as exc:
+            reply = render.markdown_text(f"無法移除 Cannot remove: {exc}")
+            return reply, gr.update(), gr.update(), gr.update(), hidden, hidden, gr.update()
+        except Exception:
+            log.exception("removing %r failed", doc_id)
+            reply = "移除文件時發生錯誤。 Something went wrong while removing the document."
+            return reply, gr.update(), gr.update(), gr.update(), hidden, hidden, gr.update()
+        documents = self.documents_for(session)
+        keep = set(chosen or []) - set(removed)
+        choices = document_choices(documents)
+        return (
+            render.markdown_text(f"已移除 Removed: {', '.join(removed)}"),
+            gr.update(choices=choices, value=[d.id for d in documents if d.id in keep]),
+            gr.update(choices=choices, value=None),
+            gr.update(choices=outline_choices(self.outline_for(session)), value=None),
+            hidden,
+            hidden,
+            self.session_status(session),
+        )
+
+    def upload(
+        self, files: Any, chosen: Sequence[str] | None, progress: Any = None, session: str = ""
+    ) -> tuple[Any, ...]:
         """Index uploaded files, with a progress bar; outputs: the message, the document checkboxes
-        (the new ones chosen too), the outline, the file box (emptied), the status line."""
+        (the new ones chosen too), the list to remove from, the outline, the file box (emptied), the
+        status line."""
         paths = _upload_paths(files)
-        unchanged = (gr.update(), gr.update(), None, gr.update())
+        unchanged = (gr.update(), gr.update(), gr.update(), None, gr.update())
         if not paths:
             return render.markdown_text("請選擇要加入的檔案。 Choose files to add."), *unchanged
 
@@ -313,7 +436,7 @@ class ChatApp:
                 progress((done, total), desc=f"索引中 Indexing: {stage}")
 
         try:
-            ids = self.add_documents(paths, report)
+            ids = self.add_documents(paths, report, session)
         except QAError as exc:
             return render.markdown_text(f"無法加入 Could not add: {exc}"), *unchanged
         except Exception:
@@ -321,12 +444,15 @@ class ChatApp:
             reply = "加入文件時發生錯誤。 Something went wrong while adding the files."
             return reply, *unchanged
         keep = set(chosen or []) | set(ids)
+        documents = self.documents_for(session)
+        choices = document_choices(documents)
         return (
-            _added_message(self.loader.wait().indexed_documents(), ids),
-            gr.update(choices=document_choices(self.documents), value=[d.id for d in self.documents if d.id in keep]),
-            gr.update(choices=outline_choices(self.outline), value=None),
+            _added_message(self.assistant_for(session).indexed_documents(), ids),
+            gr.update(choices=choices, value=[d.id for d in documents if d.id in keep]),
+            gr.update(choices=choices, value=None),
+            gr.update(choices=outline_choices(self.outline_for(session)), value=None),
             None,
-            render.markdown_text(self.loader.status()),
+            self.session_status(session),
         )
 
     def status(self) -> tuple[Any, Any]:
@@ -356,6 +482,7 @@ class ChatApp:
             max_file_size=UPLOAD_MAX_BYTES,
             footer_links=["api"],
             css=CSS,
+            js=SCRIPT,
             theme=THEME,
         )
         return url
@@ -393,6 +520,23 @@ def _added_message(indexed: Sequence[IndexedDocument], ids: Sequence[str]) -> st
     by_id = {d.id: d for d in indexed}
     added = "; ".join(f"{by_id[i].title} · {i} ({by_id[i].passages} passages)" for i in ids if i in by_id)
     return render.markdown_text(f"已加入 Added: {added}")
+
+
+def _check_removal(documents: Sequence[Document], doc_ids: Sequence[str], fixed: set[str]) -> None:
+    """:class:`QAError` unless ``doc_ids`` are among ``documents``, none of them ``fixed`` (the
+    documents the server came with), and at least one document stays."""
+    by_id = {d.id: d for d in documents}
+    unknown = [i for i in doc_ids if i not in by_id]
+    if unknown:
+        raise QAError(f"{', '.join(unknown)}: no such document here (it may have been removed already)")
+    for doc_id in doc_ids:
+        if doc_id in fixed:
+            raise QAError(
+                f"「{by_id[doc_id].title}」 ({doc_id}) comes with this server and stays; "
+                "only documents you added can be removed"
+            )
+    if set(by_id) <= set(doc_ids):
+        raise QAError("this is the last document: add another before removing it, so that there is something to search")
 
 
 def _check_uploads(paths: Sequence[str]) -> None:
