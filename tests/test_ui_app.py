@@ -109,7 +109,7 @@ def test_unknown_or_path_like_citation_ids_get_a_clear_message(app):
 
 
 def test_the_outline_shows_a_sections_text_with_its_ids(app, chapter):
-    sections = app.outline_for()
+    sections = app.by_session.outline_for()
     assert sections[0].path == () and [s.path for s in sections[1:]] == chapter.sections()
     index = next(i for i, s in enumerate(sections) if "川金會" in s.title)
     html = app.show_section(str(index))

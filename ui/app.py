@@ -15,37 +15,30 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from corpus.errors import CorpusError
-from corpus.loading import SUPPORTED_SUFFIXES, DocumentLoader, load_default_document
+from corpus.loading import load_default_document
 from corpus.model import Document
 from corpus.parsing import SURROGATES
 from index.embedding_cache import ProgressCallback
-from index.errors import IndexBuildError
 from qa.assistant import Assistant
-from qa.collection import Collection, unique_id
+from qa.collection import Collection
 from qa.config import Settings
 from qa.errors import QAError
-from qa.model import Answer, Citation, IndexedDocument, Quote, Section, outline
+from qa.model import Answer, Citation, Quote
 from qa.pipeline import MAX_K
 from ui import render
+from ui.documents import DocumentsTab, SessionDocuments, ready_line
 from ui.page import (
     CSS,
     SCRIPT,
     THEME,
     UPLOAD_MAX_BYTES,
-    UPLOAD_MAX_FILES,
     ChatTurn,
     build_page,
-    document_choices,
-    outline_choices,
 )
-from ui.sessions import SessionAssistants
 
 log = logging.getLogger(__name__)
 _SURROGATE = re.compile(f"[{SURROGATES}]")
@@ -145,11 +138,6 @@ class AssistantLoader:
         return self._assistant
 
 
-def ready_line(assistant: Assistant) -> str:
-    """``就緒 · Ready: 55 passages indexed.``"""
-    return f"就緒 · Ready: {len(assistant.index.passages)} passages indexed."
-
-
 def _citation_choices(answer: Answer) -> list[tuple[str, str]]:
     """``[1] p1a2b3c4 · （二）駐韓美軍部署``: short labels, one line each."""
     labels = []
@@ -162,12 +150,6 @@ def _citation_choices(answer: Answer) -> list[tuple[str, str]]:
 def _with_reply(messages: list[Any], reply: str, turn: ChatTurn) -> tuple[Any, ...]:
     """The chat's outputs with one more assistant message (``reply`` is Markdown), nothing else changed."""
     return [*messages, gr.ChatMessage(role="assistant", content=reply)], "", gr.update(), turn
-
-
-def _upload_paths(files: Any) -> list[str]:
-    """Paths of the files Gradio received (``type="filepath"``: one path, or a list of them)."""
-    items = [files] if isinstance(files, str) else list(files or [])
-    return [str(f) for f in items if f]
 
 
 class ChatApp:
@@ -189,30 +171,17 @@ class ChatApp:
         if not 1 <= cited <= MAX_K:
             raise ValueError(f"cited must be between 1 and {MAX_K}")
         self.loader = loader
-        self.documents = tuple(documents)
         self.cited = cited
-        self.collection = collection
-        self.shared = collection is not None
-        """Uploads and removals change the documents of everyone using the server (``--collection``)."""
-        self.sessions = SessionAssistants()
-        self._server_ids = {d.id for d in self.documents}
-        self._adding = threading.Lock()
+        self.by_session = SessionDocuments(loader, documents, collection)
+        self.documents_tab = DocumentsTab(self.by_session)
         self.blocks = build_page(self)
 
+    @property
+    def documents(self) -> tuple[Document, ...]:
+        """The server's documents (with a collection, everyone's, uploads included)."""
+        return self.by_session.documents
+
     # -- handlers (plain methods: unit-testable without a server) ---------------------------
-    def assistant_for(self, session: str = "") -> Assistant:
-        """The assistant answering ``session``: its own when it added documents, else the server's."""
-        own = None if self.shared else self.sessions.get(session)
-        return own if own is not None else self.loader.wait()
-
-    def documents_for(self, session: str = "") -> tuple[Document, ...]:
-        """The documents ``session`` searches (the server's, and its own uploads)."""
-        own = None if self.shared else self.sessions.get(session)
-        return own.documents if own is not None else self.documents
-
-    def outline_for(self, session: str = "") -> list[Section]:
-        return outline(self.documents_for(session))
-
     def answer(
         self,
         message: str,
@@ -222,57 +191,7 @@ class ChatApp:
         session: str = "",
     ) -> Answer:
         """``documents``: the ids to search (``None``: all of ``session``'s)."""
-        return self.assistant_for(session).ask(message, k=k, history=list(history)[-1:], documents=documents)
-
-    def add_documents(
-        self, paths: Sequence[str], progress: ProgressCallback | None = None, session: str = ""
-    ) -> list[str]:
-        """Index the files at ``paths`` beside the documents ``session`` searches (everyone's, with a
-        collection); returns their ids.
-
-        All or nothing: a file that cannot be read raises :class:`QAError` naming it, and the chat
-        keeps its documents. Questions keep being answered (on the old index) meanwhile.
-        """
-        _check_uploads(paths)
-        with self._adding:
-            assistant, ids = _with_files(self.assistant_for(session), paths, self.collection, progress)
-            self._serve(assistant, session)
-        return ids
-
-    def remove_documents(self, doc_ids: Sequence[str], session: str = "") -> list[str]:
-        """Stop searching ``doc_ids`` (removed from the collection, with one); returns them.
-
-        :class:`QAError` with a message for the page: no id, an unknown one, a document the server
-        came with (without a collection), or the collection's last document."""
-        wanted = list(dict.fromkeys(i for i in doc_ids if i))
-        if not wanted:
-            raise QAError("choose a document to remove")
-        with self._adding:
-            current = self.assistant_for(session)
-            _check_removal(current.documents, wanted, set() if self.shared else self._server_ids)
-            kept = [d for d in current.documents if d.id not in wanted]
-            try:
-                if self.collection is not None:
-                    self.collection.remove(wanted)
-                    assistant = Assistant(
-                        collection=self.collection, settings=current.settings, embedders=current.embedders
-                    )
-                else:
-                    assistant = Assistant(kept, current.settings, embedders=current.embedders)
-            except IndexBuildError as exc:
-                raise QAError(str(exc)) from None
-            self._serve(assistant, session)
-        return wanted
-
-    def _serve(self, assistant: Assistant, session: str) -> None:
-        """Answer ``session`` (everyone, with a collection) with ``assistant`` from now on."""
-        if self.shared:
-            self.loader.replace(assistant)
-            self.documents = assistant.documents
-        elif {d.id for d in assistant.documents} == self._server_ids:
-            self.sessions.drop(session)  # its own documents all removed: the server's assistant again
-        else:
-            self.sessions.put(session, assistant)
+        return self.by_session.assistant_for(session).ask(message, k=k, history=list(history)[-1:], documents=documents)
 
     def chat_api(self, message: str, history: list[str] | None = None, k: int = CITED) -> dict[str, Any]:
         """Answer ``message`` (``history``: earlier questions, oldest first) with ``k`` cited passages
@@ -336,8 +255,8 @@ class ChatApp:
             log.exception("answering %r failed", text[:200])
             yield _with_reply(messages, FAILED_REPLY, turn)
             return
-        limit = self.assistant_for(session).settings.answering.max_question_chars
-        messages += _answer_messages(answer, several=len(self.documents_for(session)) > 1, limit=limit)
+        limit = self.by_session.assistant_for(session).settings.answering.max_question_chars
+        messages += _answer_messages(answer, several=len(self.by_session.documents_for(session)) > 1, limit=limit)
         quotes: dict[str, list[Quote]] = {}
         for q in answer.quotes:
             quotes.setdefault(q.citation_id, []).append(q)
@@ -349,111 +268,22 @@ class ChatApp:
         if not citation_id or not str(citation_id).strip():
             return render.message_html("請輸入或選擇一個引用編號。 Enter or choose a citation id, e.g. p1a2b3c4.")
         try:
-            context = self.assistant_for(session).context(str(citation_id))
+            context = self.by_session.assistant_for(session).context(str(citation_id))
         except QAError as exc:
             return render.message_html(f"{exc}")
         quotes = (turn.quotes if turn else {}).get(context.citation.id, [])
         return render.context_html(context, quotes)
 
     def show_section(self, choice: str | None, session: str = "") -> str:
-        sections = self.outline_for(session)
+        sections = self.by_session.outline_for(session)
         if choice is None or not str(choice).isdigit() or int(choice) >= len(sections):
             return render.message_html("請從目錄選擇一節。 Choose a section from the outline.")
         section = sections[int(choice)]
         try:
-            passages = self.assistant_for(session).passages_in(section)
+            passages = self.by_session.assistant_for(session).passages_in(section)
         except QAError as exc:
             return render.message_html(f"{exc}")
         return render.section_html(section, passages)
-
-    def document_list(self, session: str = "") -> tuple[Any, Any]:
-        """The checkboxes of the documents ``session`` searches, all chosen, and the list to remove
-        one from (with a collection, a page opened after an upload lists the new documents too)."""
-        documents = self.documents_for(session)
-        choices = document_choices(documents)
-        return gr.update(choices=choices, value=[d.id for d in documents]), gr.update(choices=choices, value=None)
-
-    def session_status(self, session: str = "") -> str:
-        """The status line for ``session``: its own passage count once it added documents."""
-        own = None if self.shared else self.sessions.get(session)
-        return render.markdown_text(ready_line(own) if own is not None else self.loader.status())
-
-    def ask_removal(self, doc_id: str | None, session: str = "") -> tuple[Any, Any, Any]:
-        """The confirmation step: outputs the question (or why it cannot be removed), the confirm
-        and the cancel buttons (shown only when the removal can go ahead)."""
-        hidden = gr.update(visible=False)
-        try:
-            if not doc_id:
-                raise QAError("choose a document to remove")
-            documents = self.documents_for(session)
-            _check_removal(documents, [doc_id], set() if self.shared else self._server_ids)
-        except QAError as exc:
-            return render.markdown_text(f"無法移除 Cannot remove: {exc}"), hidden, hidden
-        title = next(d.title for d in documents if d.id == doc_id)
-        who = "everyone using this server" if self.shared else "this browser tab"
-        question = f"確定移除「{title} · {doc_id}」？ Remove it from the documents searched by {who}?"
-        return render.markdown_text(question), gr.update(visible=True), gr.update(visible=True)
-
-    def remove(self, doc_id: str | None, chosen: Sequence[str] | None, session: str = "") -> tuple[Any, ...]:
-        """Remove the confirmed document; outputs: the message, the document checkboxes, the list to
-        remove from, the outline, the confirm and cancel buttons (hidden again), the status line."""
-        hidden = gr.update(visible=False)
-        try:
-            removed = self.remove_documents([doc_id] if doc_id else [], session)
-        except QAError as exc:
-            reply = render.markdown_text(f"無法移除 Cannot remove: {exc}")
-            return reply, gr.update(), gr.update(), gr.update(), hidden, hidden, gr.update()
-        except Exception:
-            log.exception("removing %r failed", doc_id)
-            reply = "移除文件時發生錯誤。 Something went wrong while removing the document."
-            return reply, gr.update(), gr.update(), gr.update(), hidden, hidden, gr.update()
-        documents = self.documents_for(session)
-        keep = set(chosen or []) - set(removed)
-        choices = document_choices(documents)
-        return (
-            render.markdown_text(f"已移除 Removed: {', '.join(removed)}"),
-            gr.update(choices=choices, value=[d.id for d in documents if d.id in keep]),
-            gr.update(choices=choices, value=None),
-            gr.update(choices=outline_choices(self.outline_for(session)), value=None),
-            hidden,
-            hidden,
-            self.session_status(session),
-        )
-
-    def upload(
-        self, files: Any, chosen: Sequence[str] | None, progress: Any = None, session: str = ""
-    ) -> tuple[Any, ...]:
-        """Index uploaded files, with a progress bar; outputs: the message, the document checkboxes
-        (the new ones chosen too), the list to remove from, the outline, the file box (emptied), the
-        status line."""
-        paths = _upload_paths(files)
-        unchanged = (gr.update(), gr.update(), gr.update(), None, gr.update())
-        if not paths:
-            return render.markdown_text("請選擇要加入的檔案。 Choose files to add."), *unchanged
-
-        def report(stage: str, done: int, total: int) -> None:
-            if progress is not None and total:
-                progress((done, total), desc=f"索引中 Indexing: {stage}")
-
-        try:
-            ids = self.add_documents(paths, report, session)
-        except QAError as exc:
-            return render.markdown_text(f"無法加入 Could not add: {exc}"), *unchanged
-        except Exception:
-            log.exception("adding %s failed", paths)
-            reply = "加入文件時發生錯誤。 Something went wrong while adding the files."
-            return reply, *unchanged
-        keep = set(chosen or []) | set(ids)
-        documents = self.documents_for(session)
-        choices = document_choices(documents)
-        return (
-            _added_message(self.assistant_for(session).indexed_documents(), ids),
-            gr.update(choices=choices, value=[d.id for d in documents if d.id in keep]),
-            gr.update(choices=choices, value=None),
-            gr.update(choices=outline_choices(self.outline_for(session)), value=None),
-            None,
-            self.session_status(session),
-        )
 
     def status(self) -> tuple[Any, Any]:
         return render.markdown_text(self.loader.status()), gr.Timer(active=not self.loader.ready)
@@ -515,64 +345,6 @@ def _answer_messages(answer: Answer, *, several: bool, limit: int) -> list[gr.Ch
     return messages
 
 
-def _added_message(indexed: Sequence[IndexedDocument], ids: Sequence[str]) -> str:
-    """``已加入 Added: 筆記 · notes (3 passages)``: the added documents as the chat reports them."""
-    by_id = {d.id: d for d in indexed}
-    added = "; ".join(f"{by_id[i].title} · {i} ({by_id[i].passages} passages)" for i in ids if i in by_id)
-    return render.markdown_text(f"已加入 Added: {added}")
-
-
-def _check_removal(documents: Sequence[Document], doc_ids: Sequence[str], fixed: set[str]) -> None:
-    """:class:`QAError` unless ``doc_ids`` are among ``documents``, none of them ``fixed`` (the
-    documents the server came with), and at least one document stays."""
-    by_id = {d.id: d for d in documents}
-    unknown = [i for i in doc_ids if i not in by_id]
-    if unknown:
-        raise QAError(f"{', '.join(unknown)}: no such document here (it may have been removed already)")
-    for doc_id in doc_ids:
-        if doc_id in fixed:
-            raise QAError(
-                f"「{by_id[doc_id].title}」 ({doc_id}) comes with this server and stays; "
-                "only documents you added can be removed"
-            )
-    if set(by_id) <= set(doc_ids):
-        raise QAError("this is the last document: add another before removing it, so that there is something to search")
-
-
-def _check_uploads(paths: Sequence[str]) -> None:
-    """:class:`QAError` for no files, too many, or a type that cannot be read."""
-    if not paths:
-        raise QAError("choose one or more files to add")
-    if len(paths) > UPLOAD_MAX_FILES:
-        raise QAError(f"add at most {UPLOAD_MAX_FILES} files at a time, not {len(paths)}")
-    names = ", ".join(sorted(SUPPORTED_SUFFIXES))
-    for path in paths:
-        if Path(path).suffix.lower() not in SUPPORTED_SUFFIXES:
-            raise QAError(f"{Path(path).name}: this file type cannot be read; give one of {names}")
-
-
-def _with_files(
-    current: Assistant, paths: Sequence[str], collection: Collection | None, progress: ProgressCallback | None
-) -> tuple[Assistant, list[str]]:
-    """A new assistant over ``current``'s documents and the files at ``paths`` (added to
-    ``collection`` if there is one), the loaded models reused; returns it and the files' ids.
-    :class:`QAError` naming the file as the user knows it if one cannot be read or indexed."""
-    try:
-        if collection is not None:
-            entries = collection.add(paths, DocumentLoader(max_bytes=UPLOAD_MAX_BYTES))
-            assistant = Assistant(
-                collection=collection, settings=current.settings, embedders=current.embedders, progress=progress
-            )
-            return assistant, [e.id for e in entries]
-        documents, ids = _merged(current.documents, DocumentLoader(max_bytes=UPLOAD_MAX_BYTES).run(paths))
-        return Assistant(documents, current.settings, embedders=current.embedders, progress=progress), ids
-    except (CorpusError, IndexBuildError) as exc:
-        message = str(exc)
-        for path in paths:  # name the file as the user knows it, not the server's upload folder
-            message = message.replace(str(Path(path).parent) + "/", "")
-        raise QAError(message) from None
-
-
 def create_app(
     documents: Sequence[Document] | None = None,
     settings: Settings | None = None,
@@ -590,23 +362,3 @@ def create_app(
         docs = tuple(documents) if documents else (load_default_document(),)
     loader = AssistantLoader(lambda progress: Assistant(docs, settings, progress=progress))
     return ChatApp(loader, docs, collection=collection)
-
-
-def _merged(documents: Sequence[Document], added: Sequence[Document]) -> tuple[list[Document], list[str]]:
-    """``documents`` followed by the ``added`` ones not already there (same content); an added
-    document whose id is taken gets ``-2``, ``-3`` …; returns the documents and the added ids."""
-    merged = list(documents)
-    by_hash = {d.content_hash: d.id for d in merged}
-    taken = {d.id for d in merged}
-    ids: list[str] = []
-    for document in added:
-        if document.content_hash in by_hash:
-            ids.append(by_hash[document.content_hash])
-            continue
-        doc_id = unique_id(document.id, taken)
-        document = replace(document, id=doc_id)
-        merged.append(document)
-        taken.add(doc_id)
-        by_hash[document.content_hash] = doc_id
-        ids.append(doc_id)
-    return merged, ids

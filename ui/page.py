@@ -226,8 +226,8 @@ def build_page(app: ChatApp) -> gr.Blocks:
                 chatbot, box, send, examples = _chat_column()
             with gr.Column(scale=2), gr.Tabs(elem_id="pqa-tabs") as tabs:
                 cited, lookup, find, viewer = _citation_tab()
-                chosen, files, added, removal = _documents_tab(app.documents, shared=app.shared)
-                sections, section_view = _outline_tab(app.outline_for())
+                chosen, files, added, removal = _documents_tab(app.documents, shared=app.by_session.shared)
+                sections, section_view = _outline_tab(app.by_session.outline_for())
         page = _Page(
             status,
             timer,
@@ -324,17 +324,17 @@ def _connect(app: ChatApp, blocks: gr.Blocks, page: _Page) -> None:
     page.timer.tick(app.status, outputs=[page.status, page.timer], queue=False, **private)
 
     def listed(request: gr.Request) -> tuple[Any, Any]:
-        return app.document_list(_session(request))
+        return app.documents_tab.document_list(_session(request))
 
     blocks.load(listed, outputs=[page.chosen, page.removal.pick], queue=False, **private)
 
     def closed(request: gr.Request) -> None:
-        app.sessions.drop(_session(request))  # the tab closed: its own documents go
+        app.by_session.sessions.drop(_session(request))  # the tab closed: its own documents go
 
     blocks.unload(closed)
 
     def upload(files_: Any, chosen_: list[str], request: gr.Request, progress: gr.Progress = gr.Progress()) -> Any:  # noqa: B008
-        return app.upload(files_, chosen_, progress, _session(request))
+        return app.documents_tab.upload(files_, chosen_, progress, _session(request))
 
     listing = [page.chosen, page.removal.pick, page.sections]
     page.files.upload(
@@ -391,10 +391,10 @@ def _connect_removal(app: ChatApp, page: _Page, listing: list[Any]) -> None:
     buttons = [removal.confirm, removal.cancel]
 
     def ask_removal(doc_id: str | None, request: gr.Request) -> tuple[Any, Any, Any]:
-        return app.ask_removal(doc_id, _session(request))
+        return app.documents_tab.ask_removal(doc_id, _session(request))
 
     def remove(doc_id: str | None, chosen_: Any, request: gr.Request) -> tuple[Any, ...]:
-        return app.remove(doc_id, chosen_, _session(request))
+        return app.documents_tab.remove(doc_id, chosen_, _session(request))
 
     def cancel() -> tuple[Any, Any, Any]:
         hidden = gr.update(visible=False)
