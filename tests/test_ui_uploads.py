@@ -4,6 +4,7 @@ point), and a real browser uploading a PDF into the chat over the real models.""
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from test_formats import ZH_MISSILE, ZH_TITLE, write_chinese_pdf
 from qa import Assistant, Collection, QAError, Settings
 from ui.app import ChatApp, create_app
 from ui.page import UPLOAD_MAX_FILES
+from ui.sessions import SessionAssistants
 
 NOTES = "# 會議筆記\n\n## 預算\n\n二〇二五年度的海洋觀測預算為四千三百萬元，由漁業署執行。\n"
 
@@ -125,6 +127,18 @@ def test_uploads_belong_to_their_session(app, tmp_path, chapter):
     assert [d.id for d in app.by_session.documents_for("tab-a")] == [chapter.id]
 
 
+def test_the_least_recently_used_sessions_uploads_go_first():
+    """Strings stand in for the sessions' assistants: only the bookkeeping is tested here."""
+    kept = SessionAssistants(kept=2)
+    kept.put("a", "assistant a")  # type: ignore[arg-type]
+    kept.put("b", "assistant b")  # type: ignore[arg-type]
+    assert kept.get("a") == "assistant a"  # "a" is now the most recently used
+    kept.put("c", "assistant c")  # type: ignore[arg-type]
+    assert (kept.get("a"), kept.get("b"), kept.get("c"), len(kept)) == ("assistant a", None, "assistant c", 2)
+    with pytest.raises(ValueError, match="at least 1"):
+        SessionAssistants(kept=0)
+
+
 def test_a_removal_asks_first_and_keeps_the_servers_documents(app, tmp_path, chapter):
     app.documents_tab.upload([write(tmp_path, "notes.md", NOTES)], [chapter.id], session="tab")
     question, confirm, cancel = app.documents_tab.ask_removal("notes", "tab")
@@ -197,3 +211,26 @@ def test_a_pdf_uploaded_in_the_browser_is_cited_with_its_page(browser, real_assi
         assert ZH_MISSILE[:10] in page.inner_text("#pqa-chat")
         page.screenshot(path=str(Path(__file__).parent / "artifacts" / "upload-answer.png"))
     context.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_tabs_uploads_are_dropped_when_it_closes(browser, chapter, tmp_path):
+    """Gradio's unload tells the server that the tab closed. The model is beside the point, so the
+    fake embedder stands in."""
+    app = create_app(assistant=Assistant([chapter], fake_settings(tmp_path), embedders=[FakeHashEmbedder()]))
+    with running(app) as url:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(url)
+        page.get_by_role("tab", name="文件 Documents").click()
+        page.set_input_files("#pqa-upload input[type=file]", write(tmp_path, "notes.md", NOTES))
+        page.wait_for_function("document.querySelector('#pqa-added')?.innerText.includes('Added')")
+        assert len(app.by_session.sessions) == 1
+        page.close(run_before_unload=True)
+        context.close()
+        deadline = time.monotonic() + 20
+        while len(app.by_session.sessions) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(app.by_session.sessions) == 0
