@@ -44,7 +44,7 @@ def test_a_question_shows_at_once_then_the_answer_with_its_sources(app):
     assert first[0].role == "user" and "平壤共同宣言" in first[0].content
     assert "Searching" in first[-1].content
     answer, sources = messages[1], messages[2:]
-    assert re.search(r"\\\[1\\\]", answer.content)  # the [1] marker, escaped for Markdown
+    assert '<a class="pqa-marker" href="#pqa-source-1" title="Source 1">&#91;1&#93;</a>' in answer.content
     assert len(sources) == 5
     for n, source in enumerate(sources, start=1):
         title = source.metadata["title"]
@@ -74,7 +74,7 @@ def test_a_huge_paste_is_shown_cut_and_answered_on_a_prefix(app):
     text = "駐韓美軍人數有何變化？" + "朝鮮半島" * 25_000
     _, (messages, *_rest) = final(app, text)
     assert len(messages[0].content) < 4_000 and "100,011" in messages[0].content
-    assert "2,000" in messages[1].content and "\\[1\\]" in messages[1].content
+    assert "2,000" in messages[1].content and "&#91;1&#93;" in messages[1].content
 
 
 def test_control_characters_and_other_languages_get_answers(app):
@@ -109,8 +109,9 @@ def test_unknown_or_path_like_citation_ids_get_a_clear_message(app):
 
 
 def test_the_outline_shows_a_sections_text_with_its_ids(app, chapter):
-    assert app.outline[0].path == () and [s.path for s in app.outline[1:]] == chapter.sections()
-    index = next(i for i, s in enumerate(app.outline) if "川金會" in s.title)
+    sections = app.by_session.outline_for()
+    assert sections[0].path == () and [s.path for s in sections[1:]] == chapter.sections()
+    index = next(i for i, s in enumerate(sections) if "川金會" in s.title)
     html = app.show_section(str(index))
     assert "6月12日" in html and re.search(r'<code class="pqa-id">p[0-9a-f]{7}</code>', html)
     assert "Choose a section" in app.show_section("999") and "Choose a section" in app.show_section(None)
@@ -187,7 +188,7 @@ def test_the_answering_sentence_is_marked_in_its_source():
     quote = Quote(c.id, 1, "第二句<b>。", 104, 111)
     out = render.source_markdown(c, [quote])
     assert out.startswith("第一句。<mark>第二句&lt;b&gt;。</mark>第三句。")
-    assert out.endswith("`p1234567`")
+    assert out.endswith("`p1234567`") and render.SOURCE_HINT in out.replace("\\", "")  # says what a click does
 
 
 def test_context_html_escapes_the_document_and_marks_the_passage():
@@ -228,3 +229,20 @@ def test_the_answer_shows_its_short_answer_first():
     shown = render.answer_markdown(answer)
     assert shown.index("**2019年**") < shown.index("港口")
     assert "**" not in render.answer_markdown(replace(answer, short=None))
+
+
+def test_a_marker_the_next_sentence_repeats_is_left_out_and_markers_link_to_their_sources():
+    first = Citation("p1", "doc", "doc", (), "甲說了一句。乙又說了一句。", 0, 13)
+    second = Citation("p2", "doc", "doc", (), "丙[3]說。", 20, 25)
+    quotes = (
+        Quote("p1", 1, "甲說了一句。", 0, 6),
+        Quote("p1", 1, "乙又說了一句。", 6, 13),
+        Quote("p2", 2, "丙[3]說。", 20, 25),
+    )
+    text = "甲說了一句。 [1] 乙又說了一句。 [1] 丙[3]說。 [2]"
+    assert render.merged_markers(text, quotes) == "甲說了一句。 乙又說了一句。 [1] 丙[3]說。 [2]"
+    assert render.merged_markers(text, quotes[:2]) == text  # markers that are not the quotes': unchanged
+    shown = render.answer_markdown(Answer("?", text, False, (first, second), quotes, "zh-Hant"))
+    assert re.findall(r'href="#pqa-source-(\d)"', shown) == ["1", "2"]
+    assert "丙\\[3\\]說" in shown  # a bracketed number of the document's own text is no link
+    assert render.SOURCES_HINT.split(" · ")[1] in shown.replace("\\", "")

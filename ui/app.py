@@ -15,35 +15,29 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from corpus.errors import CorpusError
-from corpus.loading import SUPPORTED_SUFFIXES, DocumentLoader, load_default_document
+from corpus.loading import load_default_document
 from corpus.model import Document
 from corpus.parsing import SURROGATES
 from index.embedding_cache import ProgressCallback
-from index.errors import IndexBuildError
 from qa.assistant import Assistant
-from qa.collection import Collection, unique_id
+from qa.collection import Collection
 from qa.config import Settings
 from qa.errors import QAError
-from qa.model import Answer, Citation, IndexedDocument, Quote, outline
+from qa.model import Answer, Citation, Quote
 from qa.pipeline import MAX_K
-from qa.wording import counted
 from ui import render
+from ui.documents import DocumentsTab, SessionDocuments, ready_line
 from ui.page import (
     CSS,
+    SCRIPT,
     THEME,
     UPLOAD_MAX_BYTES,
-    UPLOAD_MAX_FILES,
     ChatTurn,
     build_page,
-    document_choices,
-    outline_choices,
 )
 
 log = logging.getLogger(__name__)
@@ -61,6 +55,8 @@ ANSWERED_AT_ONCE = 8
 QUEUE_SIZE = 64
 """Requests waiting at most; one more is refused at once ("Queue is full"). 32 clients, each waiting
 for its answer, fill 8 slots and 24 places (``benchmarks/results/load.md``)."""
+API_SESSION = "/chat"
+"""The session ``/chat`` answers as: one that never adds documents, so it searches the server's."""
 FAILED_REPLY = "回答時發生錯誤，請再試一次。 Something went wrong while answering; please try again."
 """What a caller sees when answering raised something other than :class:`QAError` (the log keeps the traceback)."""
 
@@ -124,8 +120,7 @@ class AssistantLoader:
             return f"無法建立索引 · The index could not be built: {self._error}"
         if self.ready:
             assert self._assistant is not None
-            n = len(self._assistant.index.passages)
-            return f"就緒 · Ready: {counted(n, 'passage')} indexed."
+            return ready_line(self._assistant)
         with self._lock:
             stage, (done, total) = self._stage, self._count
         if not stage:
@@ -157,12 +152,6 @@ def _with_reply(messages: list[Any], reply: str, turn: ChatTurn) -> tuple[Any, .
     return [*messages, gr.ChatMessage(role="assistant", content=reply)], "", gr.update(), turn
 
 
-def _upload_paths(files: Any) -> list[str]:
-    """Paths of the files Gradio received (``type="filepath"``: one path, or a list of them)."""
-    items = [files] if isinstance(files, str) else list(files or [])
-    return [str(f) for f in items if f]
-
-
 class ChatApp:
     """The page and the ``/chat`` endpoint over an :class:`AssistantLoader`."""
 
@@ -174,44 +163,40 @@ class ChatApp:
         cited: int = CITED,
         collection: Collection | None = None,
     ) -> None:
-        """``collection``: uploaded files are added to it (kept across restarts); without one they
-        are indexed with ``documents`` for as long as the server runs."""
+        """``collection``: uploaded files are added to it (kept across restarts) and everyone using the
+        server shares them; without one, each browser session searches ``documents`` and its own
+        uploads (``session``, a Gradio session id; ``""`` for Python callers), until it closes."""
         if not documents:
             raise ValueError("the chat needs at least one document")
         if not 1 <= cited <= MAX_K:
             raise ValueError(f"cited must be between 1 and {MAX_K}")
         self.loader = loader
-        self.documents = tuple(documents)
         self.cited = cited
-        self.collection = collection
-        self.outline = outline(self.documents)
-        self._adding = threading.Lock()
+        self.by_session = SessionDocuments(loader, documents, collection)
+        self.documents_tab = DocumentsTab(self.by_session)
         self.blocks = build_page(self)
+
+    @property
+    def documents(self) -> tuple[Document, ...]:
+        """The server's documents (with a collection, everyone's, uploads included)."""
+        return self.by_session.documents
 
     # -- handlers (plain methods: unit-testable without a server) ---------------------------
     def answer(
-        self, message: str, history: Sequence[str] = (), k: int = CITED, documents: Sequence[str] | None = None
+        self,
+        message: str,
+        history: Sequence[str] = (),
+        k: int = CITED,
+        documents: Sequence[str] | None = None,
+        session: str = "",
     ) -> Answer:
-        """``documents``: the ids to search (``None``: all)."""
-        return self.loader.wait().ask(message, k=k, history=list(history)[-1:], documents=documents)
-
-    def add_documents(self, paths: Sequence[str], progress: ProgressCallback | None = None) -> list[str]:
-        """Index the files at ``paths`` beside the documents already searched; returns their ids.
-
-        All or nothing: a file that cannot be read raises :class:`QAError` naming it, and the chat
-        keeps its documents. Questions keep being answered (on the old index) meanwhile.
-        """
-        _check_uploads(paths)
-        with self._adding:
-            assistant, ids = _with_files(self.loader.wait(), paths, self.collection, progress)
-            self.loader.replace(assistant)
-            self.documents = assistant.documents
-            self.outline = outline(self.documents)
-        return ids
+        """``documents``: the ids to search (``None``: all of ``session``'s)."""
+        return self.by_session.assistant_for(session).ask(message, k=k, history=list(history)[-1:], documents=documents)
 
     def chat_api(self, message: str, history: list[str] | None = None, k: int = CITED) -> dict[str, Any]:
         """Answer ``message`` (``history``: earlier questions, oldest first) with ``k`` cited passages
-        from every document the chat searches.
+        from every document of the server (with a collection, uploads too; the assistant refuses a
+        ``k`` that is not whole).
 
         Returns ``{"question", "text", "abstained", "language", "citations": [...], "quotes": [...]}``;
         each citation has ``id`` (for ``qa cite``), ``doc_id``, ``doc_title``, ``section``,
@@ -221,7 +206,8 @@ class ChatApp:
         try:
             if history is not None and not isinstance(history, list):
                 raise QAError("history must be a list of earlier questions (strings)")
-            answer = self.answer(message or "", history or [], k)  # the assistant refuses a k that is not whole
+            # the server's documents (everyone's, with a collection), never a browser session's uploads
+            answer = self.answer(message or "", history or [], k, session=API_SESSION)
         except QAError as exc:
             raise gr.Error(str(exc), print_exception=False) from None
         except Exception:
@@ -238,9 +224,10 @@ class ChatApp:
         messages: list[dict[str, Any]] | None,
         turn: ChatTurn | None,
         documents: Sequence[str] | None = None,
+        session: str = "",
     ) -> Iterator[tuple[Any, ...]]:
         """The chat: show the question at once, then the answer and its sources (from the chosen
-        ``documents``; ``None``: all)."""
+        ``documents``; ``None``: all of ``session``'s)."""
         messages = list(messages or [])
         turn = turn or ChatTurn([], {})
         text = message if isinstance(message, str) else ""
@@ -259,7 +246,8 @@ class ChatApp:
             yield _with_reply(messages, "請至少選擇一份文件。 Choose at least one document to search.", turn)
             return
         try:
-            answer = self.answer(text, turn.questions, documents=None if documents is None else list(documents))
+            chosen = None if documents is None else list(documents)
+            answer = self.answer(text, turn.questions, documents=chosen, session=session)
         except QAError as exc:
             yield _with_reply(messages, render.markdown_text(f"{exc}"), turn)
             return
@@ -267,68 +255,35 @@ class ChatApp:
             log.exception("answering %r failed", text[:200])
             yield _with_reply(messages, FAILED_REPLY, turn)
             return
-        limit = self.loader.wait().settings.answering.max_question_chars
-        messages += _answer_messages(answer, several=len(self.documents) > 1, limit=limit)
+        limit = self.by_session.assistant_for(session).settings.answering.max_question_chars
+        messages += _answer_messages(answer, several=len(self.by_session.documents_for(session)) > 1, limit=limit)
         quotes: dict[str, list[Quote]] = {}
         for q in answer.quotes:
             quotes.setdefault(q.citation_id, []).append(q)
         turn = ChatTurn([*turn.questions, answer.question], quotes)
         yield messages, "", gr.update(choices=_citation_choices(answer), value=None), turn
 
-    def show_citation(self, citation_id: str | None, turn: ChatTurn | None = None) -> str:
+    def show_citation(self, citation_id: str | None, turn: ChatTurn | None = None, session: str = "") -> str:
         """The citation in place (breadcrumb, neighbouring text, highlight, footnotes), or a notice."""
         if not citation_id or not str(citation_id).strip():
             return render.message_html("請輸入或選擇一個引用編號。 Enter or choose a citation id, e.g. p1a2b3c4.")
         try:
-            context = self.loader.wait().context(str(citation_id))
+            context = self.by_session.assistant_for(session).context(str(citation_id))
         except QAError as exc:
             return render.message_html(f"{exc}")
         quotes = (turn.quotes if turn else {}).get(context.citation.id, [])
         return render.context_html(context, quotes)
 
-    def show_section(self, choice: str | None) -> str:
-        if choice is None or not str(choice).isdigit() or int(choice) >= len(self.outline):
+    def show_section(self, choice: str | None, session: str = "") -> str:
+        sections = self.by_session.outline_for(session)
+        if choice is None or not str(choice).isdigit() or int(choice) >= len(sections):
             return render.message_html("請從目錄選擇一節。 Choose a section from the outline.")
-        section = self.outline[int(choice)]
+        section = sections[int(choice)]
         try:
-            passages = self.loader.wait().passages_in(section)
+            passages = self.by_session.assistant_for(session).passages_in(section)
         except QAError as exc:
             return render.message_html(f"{exc}")
         return render.section_html(section, passages)
-
-    def document_list(self) -> Any:
-        """The checkboxes of the documents searched, all chosen (a page opened after an upload
-        lists the new documents too)."""
-        return gr.update(choices=document_choices(self.documents), value=[d.id for d in self.documents])
-
-    def upload(self, files: Any, chosen: Sequence[str] | None, progress: Any = None) -> tuple[Any, ...]:
-        """Index uploaded files, with a progress bar; outputs: the message, the document checkboxes
-        (the new ones chosen too), the outline, the file box (emptied), the status line."""
-        paths = _upload_paths(files)
-        unchanged = (gr.update(), gr.update(), None, gr.update())
-        if not paths:
-            return render.markdown_text("請選擇要加入的檔案。 Choose files to add."), *unchanged
-
-        def report(stage: str, done: int, total: int) -> None:
-            if progress is not None and total:
-                progress((done, total), desc=f"索引中 Indexing: {stage}")
-
-        try:
-            ids = self.add_documents(paths, report)
-        except QAError as exc:
-            return render.markdown_text(f"無法加入 Could not add: {exc}"), *unchanged
-        except Exception:
-            log.exception("adding %s failed", paths)
-            reply = "加入文件時發生錯誤。 Something went wrong while adding the files."
-            return reply, *unchanged
-        keep = set(chosen or []) | set(ids)
-        return (
-            _added_message(self.loader.wait().indexed_documents(), ids),
-            gr.update(choices=document_choices(self.documents), value=[d.id for d in self.documents if d.id in keep]),
-            gr.update(choices=outline_choices(self.outline), value=None),
-            None,
-            render.markdown_text(self.loader.status()),
-        )
 
     def status(self) -> tuple[Any, Any]:
         return render.markdown_text(self.loader.status()), gr.Timer(active=not self.loader.ready)
@@ -357,6 +312,7 @@ class ChatApp:
             max_file_size=UPLOAD_MAX_BYTES,
             footer_links=["api"],
             css=CSS,
+            js=SCRIPT,
             theme=THEME,
         )
         return url
@@ -389,47 +345,6 @@ def _answer_messages(answer: Answer, *, several: bool, limit: int) -> list[gr.Ch
     return messages
 
 
-def _added_message(indexed: Sequence[IndexedDocument], ids: Sequence[str]) -> str:
-    """``已加入 Added: 筆記 · notes (3 passages)``: the added documents as the chat reports them."""
-    by_id = {d.id: d for d in indexed}
-    added = "; ".join(f"{by_id[i].title} · {i} ({by_id[i].passages} passages)" for i in ids if i in by_id)
-    return render.markdown_text(f"已加入 Added: {added}")
-
-
-def _check_uploads(paths: Sequence[str]) -> None:
-    """:class:`QAError` for no files, too many, or a type that cannot be read."""
-    if not paths:
-        raise QAError("choose one or more files to add")
-    if len(paths) > UPLOAD_MAX_FILES:
-        raise QAError(f"add at most {UPLOAD_MAX_FILES} files at a time, not {len(paths)}")
-    names = ", ".join(sorted(SUPPORTED_SUFFIXES))
-    for path in paths:
-        if Path(path).suffix.lower() not in SUPPORTED_SUFFIXES:
-            raise QAError(f"{Path(path).name}: this file type cannot be read; give one of {names}")
-
-
-def _with_files(
-    current: Assistant, paths: Sequence[str], collection: Collection | None, progress: ProgressCallback | None
-) -> tuple[Assistant, list[str]]:
-    """A new assistant over ``current``'s documents and the files at ``paths`` (added to
-    ``collection`` if there is one), the loaded models reused; returns it and the files' ids.
-    :class:`QAError` naming the file as the user knows it if one cannot be read or indexed."""
-    try:
-        if collection is not None:
-            entries = collection.add(paths, DocumentLoader(max_bytes=UPLOAD_MAX_BYTES))
-            assistant = Assistant(
-                collection=collection, settings=current.settings, embedders=current.embedders, progress=progress
-            )
-            return assistant, [e.id for e in entries]
-        documents, ids = _merged(current.documents, DocumentLoader(max_bytes=UPLOAD_MAX_BYTES).run(paths))
-        return Assistant(documents, current.settings, embedders=current.embedders, progress=progress), ids
-    except (CorpusError, IndexBuildError) as exc:
-        message = str(exc)
-        for path in paths:  # name the file as the user knows it, not the server's upload folder
-            message = message.replace(str(Path(path).parent) + "/", "")
-        raise QAError(message) from None
-
-
 def create_app(
     documents: Sequence[Document] | None = None,
     settings: Settings | None = None,
@@ -447,23 +362,3 @@ def create_app(
         docs = tuple(documents) if documents else (load_default_document(),)
     loader = AssistantLoader(lambda progress: Assistant(docs, settings, progress=progress))
     return ChatApp(loader, docs, collection=collection)
-
-
-def _merged(documents: Sequence[Document], added: Sequence[Document]) -> tuple[list[Document], list[str]]:
-    """``documents`` followed by the ``added`` ones not already there (same content); an added
-    document whose id is taken gets ``-2``, ``-3`` …; returns the documents and the added ids."""
-    merged = list(documents)
-    by_hash = {d.content_hash: d.id for d in merged}
-    taken = {d.id for d in merged}
-    ids: list[str] = []
-    for document in added:
-        if document.content_hash in by_hash:
-            ids.append(by_hash[document.content_hash])
-            continue
-        doc_id = unique_id(document.id, taken)
-        document = replace(document, id=doc_id)
-        merged.append(document)
-        taken.add(doc_id)
-        by_hash[document.content_hash] = doc_id
-        ids.append(doc_id)
-    return merged, ids

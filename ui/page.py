@@ -49,7 +49,64 @@ mark.pqa-passage strong { background: #ffd54f; }
 code.pqa-id { font-size: 0.85em; padding: 0 4px; border-radius: 4px; background: var(--background-fill-secondary); }
 .pqa-footnote { font-size: 0.9em; color: var(--body-text-color-subdued); }
 .pqa-notice { color: var(--body-text-color-subdued); }
+.pqa-hint { font-size: 0.85em; color: var(--body-text-color-subdued); }
+a.pqa-marker { text-decoration: none; font-weight: 600; padding: 0 1px; cursor: pointer; }
+a.pqa-marker:hover, a.pqa-marker:focus { text-decoration: underline; }
+/* the chat's own buttons sit above the messages, never over them; no scroll arrow over the text */
+#pqa-chat .wrapper { display: flex; flex-direction: column; }
+#pqa-chat .top-panel { position: static; align-self: flex-end; margin: 2px 4px; }
+#pqa-chat .bubble-wrap { flex: 1 1 auto; min-height: 0; height: auto; }
+#pqa-chat .scroll-down-button-container { display: none; }
+/* narrow screens: every tab fits in one row, none hidden behind an overflow menu */
+@media (max-width: 640px) {
+  #pqa-tabs .tab-container button { padding: 4px 8px; font-size: 0.9em; }
+}
 """
+
+SCRIPT = """
+() => {
+  if (window.__pqaChat) return;
+  window.__pqaChat = true;
+  const chat = () => document.querySelector('#pqa-chat');
+  // an [n] in an answer opens source n under that answer, shows it, and opens it in the citation tab
+  document.addEventListener('click', (event) => {
+    const marker = event.target.closest ? event.target.closest('#pqa-chat a.pqa-marker') : null;
+    if (!marker) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const n = (marker.getAttribute('href') || '').replace('#pqa-source-', '');
+    const group = [...chat().querySelectorAll('.thought-group')].find((g) =>
+      (marker.compareDocumentPosition(g) & Node.DOCUMENT_POSITION_FOLLOWING) &&
+      (g.querySelector('.title')?.innerText || '').trim().startsWith('[' + n + ']'));
+    if (!group) return;
+    const title = group.querySelector('.title');
+    if (title && !title.classList.contains('expanded')) title.click();
+    setTimeout(() => {
+      group.scrollIntoView({block: 'start', behavior: 'instant'});
+      const body = group.querySelector('mark') || group.querySelector('.pqa-hint') || group;
+      body.click();
+    }, 150);
+  }, true);
+  // after a question and after its answer, the newest question sits at the top of the chat, in view
+  let seen = '';
+  const keep = () => {
+    const c = chat();
+    if (!c) return;
+    const users = c.querySelectorAll('[data-testid="user"]');
+    const seenNow = users.length + ':' + c.querySelectorAll('[data-testid="bot"]').length;
+    if (seenNow === seen) return;
+    seen = seenNow;
+    if (!users.length) return;
+    const last = users[users.length - 1].closest('.message-row') || users[users.length - 1];
+    const wrap = c.querySelector('.bubble-wrap');
+    if (wrap) wrap.scrollTop += last.getBoundingClientRect().top - wrap.getBoundingClientRect().top - 8;
+    const top = last.getBoundingClientRect().top;
+    if (top < 0 || top > window.innerHeight - 160) window.scrollBy(0, top - 8);
+  };
+  new MutationObserver(() => requestAnimationFrame(keep)).observe(document.body, {childList: true, subtree: true});
+}
+"""
+"""The page's script: ``[n]`` markers open their source, and the newest question and answer stay in view."""
 
 
 # Local font stacks only: the page must not fetch fonts from the network.
@@ -78,6 +135,16 @@ def document_choices(documents: Sequence[Document]) -> list[tuple[str, str]]:
 
 
 @dataclass(frozen=True)
+class _Removal:
+    """The documents tab's removal: the document, the button, then a confirmation step."""
+
+    pick: gr.Dropdown
+    remove: gr.Button
+    confirm: gr.Button
+    cancel: gr.Button
+
+
+@dataclass(frozen=True)
 class _Page:
     """The page's components that its events connect."""
 
@@ -88,6 +155,7 @@ class _Page:
     box: gr.Textbox
     send: gr.Button
     tabs: gr.Tabs
+    examples: gr.Examples
     cited: gr.Radio
     lookup: gr.Textbox
     find: gr.Button
@@ -95,14 +163,17 @@ class _Page:
     chosen: gr.CheckboxGroup
     files: gr.File
     added: gr.Markdown
+    removal: _Removal
     sections: gr.Dropdown
     section_view: gr.HTML
 
 
-def _chat_column() -> tuple[gr.Chatbot, gr.Textbox, gr.Button]:
-    """The chat, the question box, its button and the example questions."""
+def _chat_column() -> tuple[gr.Chatbot, gr.Textbox, gr.Button, gr.Examples]:
+    """The chat, the question box, its button and the example questions (each asks at once)."""
     chatbot = gr.Chatbot(
         label="對話 Chat",
+        show_label=False,  # a floating label would cover the first line of the messages
+        autoscroll=False,  # SCRIPT keeps the newest question and answer in view instead
         elem_id="pqa-chat",
         height=560,
         sanitize_html=True,
@@ -119,8 +190,8 @@ def _chat_column() -> tuple[gr.Chatbot, gr.Textbox, gr.Button]:
             autofocus=True,
         )
         send = gr.Button("送出 Ask", variant="primary", elem_id="pqa-ask", scale=1)
-    gr.Examples(EXAMPLES, inputs=box, label="範例問題 Examples")
-    return chatbot, box, send
+    examples = gr.Examples(EXAMPLES, inputs=box, label="範例問題 Examples（點一下即提問 · one click asks）")
+    return chatbot, box, send, examples
 
 
 def _citation_tab() -> tuple[gr.Radio, gr.Textbox, gr.Button, gr.HTML]:
@@ -152,11 +223,11 @@ def build_page(app: ChatApp) -> gr.Blocks:
         turn = gr.State(None)
         with gr.Row():
             with gr.Column(scale=3):
-                chatbot, box, send = _chat_column()
-            with gr.Column(scale=2), gr.Tabs() as tabs:
+                chatbot, box, send, examples = _chat_column()
+            with gr.Column(scale=2), gr.Tabs(elem_id="pqa-tabs") as tabs:
                 cited, lookup, find, viewer = _citation_tab()
-                chosen, files, added = _documents_tab(app.documents)
-                sections, section_view = _outline_tab(app.outline)
+                chosen, files, added, removal = _documents_tab(app.documents, shared=app.by_session.shared)
+                sections, section_view = _outline_tab(app.by_session.outline_for())
         page = _Page(
             status,
             timer,
@@ -165,6 +236,7 @@ def build_page(app: ChatApp) -> gr.Blocks:
             box,
             send,
             tabs,
+            examples,
             cited,
             lookup,
             find,
@@ -172,6 +244,7 @@ def build_page(app: ChatApp) -> gr.Blocks:
             chosen,
             files,
             added,
+            removal,
             sections,
             section_view,
         )
@@ -181,9 +254,22 @@ def build_page(app: ChatApp) -> gr.Blocks:
     return blocks
 
 
-def _documents_tab(documents: Sequence[Document]) -> tuple[gr.CheckboxGroup, gr.File, gr.Markdown]:
-    """The documents searched (checkboxes) and the upload box."""
+SHARED_NOTICE = (
+    "此伺服器的所有使用者共用這些文件：您加入或移除的文件，其他人也會看到。 "
+    "Everyone using this server shares these documents: what you add or remove here, they see too."
+)
+SESSION_NOTICE = (
+    "您加入的文件只在這個瀏覽器分頁中搜尋，關閉分頁即移除。 "
+    "Documents you add are searched in this browser tab only, and dropped when you close it."
+)
+
+
+def _documents_tab(
+    documents: Sequence[Document], *, shared: bool
+) -> tuple[gr.CheckboxGroup, gr.File, gr.Markdown, _Removal]:
+    """The documents searched (checkboxes), who shares them, the upload box and the removal."""
     with gr.Tab("文件 Documents", id="documents"):
+        gr.Markdown(render.markdown_text(SHARED_NOTICE if shared else SESSION_NOTICE), elem_id="pqa-sharing")
         chosen = gr.CheckboxGroup(
             label="搜尋的文件 Documents searched",
             choices=document_choices(documents),
@@ -199,7 +285,19 @@ def _documents_tab(documents: Sequence[Document]) -> tuple[gr.CheckboxGroup, gr.
             elem_id="pqa-upload",
         )
         added = gr.Markdown("", elem_id="pqa-added")
-    return chosen, files, added
+        with gr.Row():
+            pick = gr.Dropdown(
+                label="移除文件 Remove a document",
+                choices=document_choices(documents),
+                value=None,
+                elem_id="pqa-remove-pick",
+                scale=3,
+            )
+            remove = gr.Button("移除… Remove…", elem_id="pqa-remove", scale=1)
+        with gr.Row():
+            confirm = gr.Button("確認移除 Yes, remove it", variant="stop", visible=False, elem_id="pqa-remove-confirm")
+            cancel = gr.Button("取消 Cancel", visible=False, elem_id="pqa-remove-cancel")
+    return chosen, files, added, _Removal(pick, remove, confirm, cancel)
 
 
 def _outline_tab(outline: Sequence[Section]) -> tuple[gr.Dropdown, gr.HTML]:
@@ -215,42 +313,98 @@ def _outline_tab(outline: Sequence[Section]) -> tuple[gr.Dropdown, gr.HTML]:
     return sections, section_view
 
 
+def _session(request: gr.Request | None) -> str:
+    """The browser session's id (Gradio's, one per open page)."""
+    return str(getattr(request, "session_hash", None) or "")
+
+
 def _connect(app: ChatApp, blocks: gr.Blocks, page: _Page) -> None:
     """What each component does: the page's events, all private (``/chat`` is the one API)."""
-    page.timer.tick(app.status, outputs=[page.status, page.timer], api_visibility="private", queue=False)
-    blocks.load(app.document_list, outputs=[page.chosen], api_visibility="private", queue=False)
+    private: dict[str, Any] = {"api_visibility": "private"}
+    page.timer.tick(app.status, outputs=[page.status, page.timer], queue=False, **private)
 
-    def upload(files_: Any, chosen_: list[str], progress: gr.Progress = gr.Progress()) -> tuple[Any, ...]:  # noqa: B008
-        return app.upload(files_, chosen_, progress)
+    def listed(request: gr.Request) -> tuple[Any, Any]:
+        return app.documents_tab.document_list(_session(request))
 
+    blocks.load(listed, outputs=[page.chosen, page.removal.pick], queue=False, **private)
+
+    def closed(request: gr.Request) -> None:
+        app.by_session.sessions.drop(_session(request))  # the tab closed: its own documents go
+
+    blocks.unload(closed)
+
+    def upload(files_: Any, chosen_: list[str], request: gr.Request, progress: gr.Progress = gr.Progress()) -> Any:  # noqa: B008
+        return app.documents_tab.upload(files_, chosen_, progress, _session(request))
+
+    listing = [page.chosen, page.removal.pick, page.sections]
     page.files.upload(
         upload,
         [page.files, page.chosen],
-        [page.added, page.chosen, page.sections, page.files, page.status],
-        api_visibility="private",
+        [page.added, *listing, page.files, page.status],
         concurrency_limit=1,
+        **private,
     )
+    _connect_removal(app, page, listing)
+
+    def respond(message: str, messages: Any, turn_: ChatTurn | None, chosen_: Any, request: gr.Request) -> Any:
+        yield from app.respond(message, messages, turn_, chosen_, _session(request))
+
     ask = {
-        "fn": app.respond,
+        "fn": respond,
         "inputs": [page.box, page.chatbot, page.turn, page.chosen],
         "outputs": [page.chatbot, page.box, page.cited, page.turn],
     }
-    page.box.submit(**ask, api_visibility="private")
-    page.send.click(**ask, api_visibility="private")
-    page.cited.change(app.show_citation, [page.cited, page.turn], page.viewer, api_visibility="private")
-    page.find.click(app.show_citation, [page.lookup, page.turn], page.viewer, api_visibility="private")
-    page.lookup.submit(app.show_citation, [page.lookup, page.turn], page.viewer, api_visibility="private")
-    page.sections.change(app.show_section, page.sections, page.section_view, api_visibility="private")
+    page.box.submit(**ask, **private)
+    page.send.click(**ask, **private)
+    page.examples.load_input_event.then(**ask, **private)  # an example asks at once
 
-    def open_source(event: gr.SelectData, turn_: ChatTurn | None) -> tuple[Any, Any]:
-        """Clicking a source in the chat opens it in place in the citation tab."""
+    def show_citation(citation_id: str | None, turn_: ChatTurn | None, request: gr.Request) -> tuple[str, Any]:
+        tab = gr.Tabs(selected="citation") if citation_id else gr.update()  # a new answer empties the choice
+        return app.show_citation(citation_id, turn_, _session(request)), tab
+
+    def look_up(citation_id: str | None, turn_: ChatTurn | None, request: gr.Request) -> str:
+        return app.show_citation(citation_id, turn_, _session(request))
+
+    page.cited.change(show_citation, [page.cited, page.turn], [page.viewer, page.tabs], **private)
+    page.find.click(look_up, [page.lookup, page.turn], page.viewer, **private)
+    page.lookup.submit(look_up, [page.lookup, page.turn], page.viewer, **private)
+
+    def show_section(choice: str | None, request: gr.Request) -> str:
+        return app.show_section(choice, _session(request))
+
+    page.sections.change(show_section, page.sections, page.section_view, **private)
+
+    def open_source(event: gr.SelectData, turn_: ChatTurn | None, request: gr.Request) -> tuple[Any, Any]:
+        """Clicking a source's text in the chat opens it in place in the citation tab."""
         value = event.value if isinstance(event.value, str) else ""
         match = _SOURCE_ID.search(value)
         if match is None:
             return gr.update(), gr.update()
-        return app.show_citation(match.group(1), turn_), gr.Tabs(selected="citation")
+        return show_citation(match.group(1), turn_, request)
 
-    page.chatbot.select(open_source, [page.turn], [page.viewer, page.tabs], api_visibility="private")
+    page.chatbot.select(open_source, [page.turn], [page.viewer, page.tabs], **private)
+
+
+def _connect_removal(app: ChatApp, page: _Page, listing: list[Any]) -> None:
+    """Remove… asks for a confirmation (or says why the document stays); Yes removes it."""
+    removal = page.removal
+    buttons = [removal.confirm, removal.cancel]
+
+    def ask_removal(doc_id: str | None, request: gr.Request) -> tuple[Any, Any, Any]:
+        return app.documents_tab.ask_removal(doc_id, _session(request))
+
+    def remove(doc_id: str | None, chosen_: Any, request: gr.Request) -> tuple[Any, ...]:
+        return app.documents_tab.remove(doc_id, chosen_, _session(request))
+
+    def cancel() -> tuple[Any, Any, Any]:
+        hidden = gr.update(visible=False)
+        return "取消了 Cancelled: nothing was removed.", hidden, hidden
+
+    private: dict[str, Any] = {"api_visibility": "private"}
+    removal.remove.click(ask_removal, [removal.pick], [page.added, *buttons], **private)
+    outputs = [page.added, *listing, *buttons, page.status]
+    removal.confirm.click(remove, [removal.pick, page.chosen], outputs, concurrency_limit=1, **private)
+    removal.cancel.click(cancel, None, [page.added, *buttons], **private)
 
 
 NOT_UPLOADED = (

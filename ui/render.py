@@ -8,6 +8,7 @@ document renders as the characters themselves; the only markup is the markup add
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from collections.abc import Callable, Iterable, Sequence
 
@@ -65,19 +66,61 @@ def source_title(marker: int, citation: Citation, *, document: bool = False) -> 
 def source_markdown(citation: Citation, quotes: Sequence[Quote], script: str = "") -> str:
     """A cited passage for the chat: the text (in ``script``, an answer's reader script, see
     ``qa.reader_script``), the answering sentence marked, and its id."""
-    return f"{_highlighted(citation, quotes, converter(script))}\n\n`{citation.id}`"
+    hint = f'<span class="pqa-hint">{markdown_text(SOURCE_HINT)}</span>'
+    return f"{_highlighted(citation, quotes, converter(script))}\n\n{hint} `{citation.id}`"
+
+
+_MARKER = re.compile(r"\s\[(\d+)\]")
+"""An answer's ``[n]`` marker, as ``qa.answering`` writes it after each quoted sentence."""
+SOURCES_HINT = "來源：點標題展開／收合，點內文看上下文 · Sources: a header folds, its text opens in place"
+"""Under an answer: what a click on a source does (its header folds it; its text opens the citation tab)."""
+SOURCE_HINT = "點此段看上下文 · Click the text to read it in place"
+
+
+def merged_markers(text: str, quotes: Sequence[Quote]) -> str:
+    """``text`` without a ``[n]`` that the next quoted sentence repeats ("… [1] … [1]" → "… … [1]");
+    unchanged unless its markers are exactly the quotes' (the quotes and their offsets are untouched)."""
+    found = list(_MARKER.finditer(text))
+    if not quotes or [int(m.group(1)) for m in found] != [q.marker for q in quotes]:
+        return text
+    out, pos = [], 0
+    for match, following in itertools.pairwise(found):
+        if match.group(1) == following.group(1):
+            out.append(text[pos : match.start()])
+            pos = match.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _linked_markers(markdown: str, sources: int) -> str:
+    """Each escaped ``\\[n\\]`` (``n`` one of the ``sources``) of an answer's Markdown as a link to its
+    source: the page's script opens and shows that source (see ``ui.page.SCRIPT``)."""
+
+    def link(match: re.Match[str]) -> str:
+        n = int(match.group(1))
+        if not 1 <= n <= sources:
+            return match.group(0)
+        return f'<a class="pqa-marker" href="#pqa-source-{n}" title="Source {n}">&#91;{n}&#93;</a>'
+
+    return re.sub(r"\\\[(\d+)\\\]", link, markdown)
 
 
 def answer_markdown(answer: Answer, note: str = "") -> str:
     """The fact first in bold when there is one (``answer.short``), then the answering sentences with
     their ``[n]`` markers as the reader is shown them (in the reader's script, the documents' own
-    words a click away), escaped; ``note`` (already Markdown) follows."""
-    text = markdown_text(answer.display_text)
+    words a click away), escaped, each marker a link to its source; a marker the next sentence
+    repeats is left out. ``note`` (already Markdown) follows, then a line saying what the sources do."""
+    text = _linked_markers(markdown_text(merged_markers(answer.display_text, answer.quotes)), len(answer.citations))
     if answer.short:
         text = f"**{markdown_text(answer.short)}**\n\n{text}"
     if answer.script:  # shown in the reader's script: one click opens the documents' own words
-        text += f"\n\n<details><summary>原文 Original</summary>\n\n{markdown_text(answer.text)}\n\n</details>"
-    return f"{text}\n\n{note}" if note else text
+        original = _linked_markers(markdown_text(merged_markers(answer.text, answer.quotes)), len(answer.citations))
+        text += f"\n\n<details><summary>原文 Original</summary>\n\n{original}\n\n</details>"
+    if note:
+        text += f"\n\n{note}"
+    if answer.citations:
+        text += f'\n\n<span class="pqa-hint">{markdown_text(SOURCES_HINT)}</span>'
+    return text
 
 
 def breadcrumb_html(doc_title: str, section: Sequence[str], page: str = "") -> str:
