@@ -81,11 +81,13 @@ def test_english_dates():
 
 
 def nearest_model() -> LinearModel:
-    """A stand-in for the fitted model: the stretch after the question's terms, a full date, a paired
-    name, never a stretch the question names (the same weights for each family, in any language)."""
+    """A stand-in for the fitted model: the stretch after the question's terms, a full date, a number
+    with its unit, a paired name, never a stretch the question names (the same weights for each
+    family, in any language)."""
     weights = {
         "question terms before": 2.0,
         "in question": -5.0,
+        "has unit": 0.5,
         "date asked, holds day": 1.0,
         "person asked, person name": 1.0,
         "name paired with english": 1.0,
