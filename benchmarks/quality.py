@@ -344,7 +344,13 @@ def short_answer_section(cache_dir: Path, external: bool) -> str:
     if external:
         lines = short_answers.report(short_answers.SETS, cache_dir, models=None)[1:]  # under this heading
     else:
-        lines = ["", *short_answers.chapter_lines(Settings(cache_dir=cache_dir, progress=False))]
+        lines = [
+            "",
+            "The external sets, held out by fold: `python benchmarks/short_answers.py` "
+            "([short_answers.md](short_answers.md)).",
+            "",
+            *short_answers.chapter_lines(Settings(cache_dir=cache_dir, progress=False)),
+        ]
     return "\n".join(
         ["## Short answers (the fact first)", *("#" + line if line.startswith("#") else line for line in lines)]
     )

@@ -8,7 +8,8 @@ paragraph a document, articles dealt into 5 folds) is answered as the pipeline a
 everything fitted without its fold: its passages ranked by the score fusion fitted on the other
 folds, its sentences chosen by the answer model fitted on the other folds, and its short answer
 chosen among the candidate stretches of those sentences (``qa.short_answer``) by the short-answer
-model fitted on the other folds. A candidate is labelled 1 when it equals a gold answer text after
+model fitted on the other folds (a conditional logit: a softmax over each question's candidates,
+:func:`fit_model`). A candidate is labelled 1 when it equals a gold answer text after
 :func:`qa.evaluation.squad_normalize`. The shipped model is fitted on every fold. The chapter sets
 (dev.jsonl, benchmarks/questions/) are never fitted on: their date, number and person questions
 are scored against their ``answer`` field by the shipped pipeline.
@@ -138,9 +139,33 @@ def candidates_of(answered: Answered) -> Item:
 
 
 def fit_model(items: Sequence[Item]) -> LinearModel:
-    """A logistic regression over the candidates of the questions that have a right one."""
+    """A conditional logit over the questions that have a right candidate: a softmax over each
+    question's own candidates, so that the weights say which of the stretches *of one question* is
+    the answer (a plain logistic regression weighs each stretch against every other question's
+    too). Standardised features, L2 penalty as in :func:`fit.logistic` (strength ``fit.C``); the
+    intercept is 0, since only the order within a question counts."""
+    from scipy.optimize import minimize
+
     usable = [i for i in items if i.y.any()]
-    return fit.logistic(SHORT_FEATURES, np.vstack([i.x for i in usable]), np.concatenate([i.y for i in usable]))
+    raw = np.vstack([i.x for i in usable])
+    mean, scale = raw.mean(axis=0), raw.std(axis=0)
+    scale[scale == 0] = 1.0
+    x = (raw - mean) / scale
+    target = np.concatenate([i.y / i.y.sum() for i in usable])  # several right stretches share the mass
+    starts = np.cumsum([0] + [len(i.y) for i in usable])[:-1]
+    group = np.repeat(np.arange(len(usable)), [len(i.y) for i in usable])
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = x @ w
+        top = np.maximum.reduceat(z, starts)
+        e = np.exp(z - top[group])
+        total = np.add.reduceat(e, starts)
+        p = e / total[group]
+        nll = float(np.log(total).sum() + top.sum() - target @ z)
+        return nll + 0.5 * float(w @ w) / fit.C, x.T @ (p - target) + w / fit.C
+
+    w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B").x
+    return LinearModel(tuple(SHORT_FEATURES), w, 0.0, mean, scale)
 
 
 @dataclass(frozen=True)
@@ -249,6 +274,7 @@ def report(sets: dict[str, Path], cache_dir: Path | None, models: Path | None) -
         replace(final, notes={"fitted_on": list(sets), "questions": len(items), "folds": fit.FOLDS}).save(
             models / "short_answer.json"
         )
+        load_model.cache_clear()  # the chapter sets below are answered with the model just written
     lines = [
         f"# Short answers, {time.strftime('%Y-%m-%d')}",
         "",

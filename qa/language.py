@@ -64,7 +64,8 @@ def analyze(text: str) -> AnalyzedQuery:
 #   take to …"), "this/these/those", "that" only as a demonstrative (opening or closing the question,
 #   after a preposition or an auxiliary: "after that", "Why did that happen?", not "the treaty that
 #   ended the war"), "there" only as a place (not "Is there …", "there are"), "then", "the latter",
-#   "the former", and an opening "and", "also", "what about".
+#   "the former", and an opening "and", "also", "what about"; a personal pronoun after a name in the
+#   question itself stands for that name ("What did Moon Jae-in propose in his speech?").
 _REFERS_BACK_ZH = re.compile(
     r"[它她他]們|[它她他]们|[它她]|該|该|這|这|那|此|其|上述|前者|後者|后者|兩者|两者|雙方|双方|當時|当时|同年"
     r"|呢[？?。.!！]*\s*$|第[二三四五六七八九十兩两\d]+次"
@@ -94,11 +95,27 @@ _EXPLETIVE_EN = re.compile(
 )
 
 
+_PERSONAL_EN = re.compile(r"they|them|their|theirs|he|him|his|she|her|its|it", re.IGNORECASE)
+_NAME_EN = re.compile(r"(?<=\s)(?!I\b)[A-Z][\w'’.-]*")
+"""A capitalised word after the first: a name a later personal pronoun may stand for."""
+
+
+def _points_back_en(text: str) -> bool:
+    """Whether an English question points back: a personal pronoun counts only when no name comes
+    before it in the question itself ("Moon Jae-in … his speech" is about Moon; "his speech" alone
+    is about someone named earlier); a demonstrative ("that", "then", "there") always counts."""
+    text = _EXPLETIVE_EN.sub(" ", text)
+    for m in _REFERS_BACK_EN.finditer(text):
+        if not (_PERSONAL_EN.fullmatch(m.group()) and _NAME_EN.search(text, 0, m.start())):
+            return True
+    return False
+
+
 def refers_back(text: str) -> bool:
     """Whether a question points back to an earlier one ("那是哪一年？", "What did they agree on?"),
     by the words above."""
     return bool(
         _OPENS_FOLLOW_UP_ZH.search(text)
         or _REFERS_BACK_ZH.search(_NOT_POINTING_ZH.sub("，", text))
-        or _REFERS_BACK_EN.search(_EXPLETIVE_EN.sub(" ", text))
+        or _points_back_en(text)
     )

@@ -100,6 +100,13 @@ class Found(NamedTuple):
     rankings: Rankings
     """Each retriever's hits (for a follow-up, each retriever's best hit of either search)."""
     vectors: dict[str, np.ndarray]
+    """The question's vector per embedder (for a follow-up, with the joined search's added)."""
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    """``vector`` scaled to length 1 (unchanged when it is 0)."""
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm else vector
 
 
 class QuestionPipeline:
@@ -155,8 +162,9 @@ class QuestionPipeline:
         When the question points back (a pronoun, "那…", "…呢？", see :func:`refers_back`) and there
         is history, the previous question joined to this one is searched too and its scores are
         added at ``history_weight``: "那是哪一年決定的？" then finds passages about the earlier topic,
-        while a self-contained question ("What is the weather in Paris?") is searched, and refused,
-        on its own.
+        and the answer's sentences are compared with the two questions' vectors added at the same
+        weight (``Found.vectors``), while a self-contained question ("What is the weather in Paris?")
+        is searched, and refused, on its own.
         """
         query = self.analyzer.run(request.question)
         found = self._search(query, request, request.vectors)
@@ -179,7 +187,12 @@ class QuestionPipeline:
             for rid, hits in found.rankings.items()
         }
         merged = [Hit(r, s) for r, s in sorted(scores.items(), key=lambda item: (-item[1], item[0]))]
-        return Found(query, merged, {rid: [h] if h else [] for rid, h in best.items()}, found.vectors)
+        # the answer's sentences are weighed against both searches, as the passages are
+        vectors = {
+            key: _unit(v + self.history_weight * other.vectors[key]) if key in other.vectors else v
+            for key, v in found.vectors.items()
+        }
+        return Found(query, merged, {rid: [h] if h else [] for rid, h in best.items()}, vectors)
 
     def citation(self, row: int, score: float | None = None) -> Citation:
         """The passage at ``row`` of the index as a citation."""

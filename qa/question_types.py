@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import NamedTuple
 
+from corpus.characters import HAN_CHARACTER
 from corpus.dates import date_mentions
 from index.tokenize import tokenize
 
@@ -44,7 +45,7 @@ NAMES = (AnswerType.PERSON, AnswerType.PLACE, AnswerType.ORGANISATION)
 
 
 _ASKS_YEAR = re.compile(
-    r"哪一?年|何年|(?:西元|公元|民國|民国)\s*[幾几]\s*年|\b(?:what|which) year\b|\bin what year\b", re.I
+    r"哪一?年|何年|(?:西元|公元|民國|民国)\s*[幾几]\s*年|\b(?:what|which) years?\b|\bin what years?\b", re.I
 )
 ASKS_DAY = re.compile(
     r"哪一?天|哪一?日|[幾几]月[幾几][日號号]|[幾几][日號号]|\bwhat (?:date|day)\b|\bon which day\b", re.I
@@ -59,21 +60,34 @@ _ASKS_PERIOD = re.compile(
 _ASKS_NUMBER = re.compile(
     rf"{ASKS_QUANTITY_ZH}|\bhow (?:many|much|long|far|old|large|big|high)\b"
     r"|\bwhat (?:percentage|share|number|proportion|amount)\b"
-    r"|\bwhat (?:is|was|were|are) the (?:\w+ ){0,2}?(?:number|amount|population|percentage|total|average|cost|price)\b",
+    r"|\bwhat (?:is|was|were|are) (?:the |an? )?(?:[\w'’-]+ ){0,3}?"
+    r"(?:number|amount|population|percentage|total|average|cost|price|rate|fees?|size|length|distance)\b",
     re.I,
 )
 _NUMBER = re.compile(r"\d|[一二三四五六七八九十百千萬億两兩]")
 
 
+_TYPE_WORDS = (
+    (AnswerType.YEAR, _ASKS_YEAR),
+    (AnswerType.DATE, ASKS_DATE),
+    (AnswerType.DATE, _ASKS_PERIOD),
+    (AnswerType.NUMBER, _ASKS_NUMBER),
+)
+"""The question words of each kind, in the order they decide a Chinese question."""
+
+
 def asked_type(question: str) -> AnswerType | None:
-    """A year ("哪一年", "what year"), a date ("哪一天", "when") or a number ("多少", "how many")."""
-    if _ASKS_YEAR.search(question):
-        return AnswerType.YEAR
-    if ASKS_DATE.search(question) or _ASKS_PERIOD.search(question):
-        return AnswerType.DATE
-    if _ASKS_NUMBER.search(question):
-        return AnswerType.NUMBER
-    return None
+    """A year ("哪一年", "what year"), a date ("哪一天", "when") or a number ("多少", "how many").
+
+    English puts its question word first, so there the earliest question word decides ("How old
+    was he when …" asks for a number; "when" opens a clause); Chinese leaves it in place, so there
+    a year outranks a date and a date a number."""
+    found = [(m.start(), rank, kind) for rank, (kind, p) in enumerate(_TYPE_WORDS) if (m := p.search(question))]
+    if not found:
+        return None
+    if HAN_CHARACTER.search(question):
+        return min(found, key=lambda t: t[1])[2]
+    return min(found)[2]
 
 
 def holds_type(text: str, kind: AnswerType | None) -> bool:
@@ -190,6 +204,68 @@ _UNIT_WORDS = (
 """What numbers count in: measure words and units, Traditional and Simplified."""
 _UNITS = sorted(_UNIT_WORDS.split(), key=len, reverse=True)
 _UNIT = "|".join(re.escape(u) for u in _UNITS)
+UNIT_AFTER = re.compile(rf"\s*(?:多|餘|余)?\s*(?:{_UNIT})")
+"""The unit a number written just before it counts in (as :func:`number_spans` reads one)."""
+_ENGLISH_UNITS = {
+    "second": "秒",
+    "minute": "分 分鐘",
+    "hour": "小時 時",
+    "day": "天 日",
+    "week": "週 周 星期",
+    "month": "個月 月",
+    "year": "年",
+    "old": "歲",
+    "age": "歲",
+    "percent": "% ％",
+    "percentage": "% ％",
+    "kilometre": "公里 千米",
+    "kilometer": "公里 千米",
+    "mile": "英里 哩",
+    "metre": "米 公尺",
+    "meter": "米 公尺",
+    "foot": "英尺 呎",
+    "feet": "英尺 呎",
+    "yard": "碼",
+    "kilogram": "公斤 千克",
+    "ton": "噸",
+    "tonne": "噸",
+    "dollar": "美元 元",
+    "won": "韓元",
+    "yuan": "元 人民幣",
+    "people": "人 名 位",
+    "person": "人 名 位",
+    "troop": "名 人",
+    "soldier": "名 人",
+    "time": "次",
+    "point": "分",
+    "member": "名 人 位",
+}
+"""What a number counts in, by the English word a question measures it with, as Chinese writes it
+(the Traditional forms; text is compared in search form)."""
+_ENGLISH_MEASURED = re.compile(
+    r"\bhow (?:many|much) (?:more |fewer |less )?([\w-]+)(?: ([\w-]+))?|\bhow (old|long)\b"
+    r"|\b(?:number|amount) of ([\w-]+)|\b(percent(?:age)?)\b",
+    re.I,
+)
+
+
+def asked_units(question: str) -> frozenset[str]:
+    """The units (Chinese, search form) a question asks a number in: what follows 多少 / 幾
+    ("多少名美軍" → 名美軍), or the Chinese units of the English word measured ("how many seconds"
+    → 秒, "how old" → 歲); empty when it names none."""
+    zh = re.search(rf"(?:{ASKS_QUANTITY_ZH})\s*(?:[個个])?\s*([^\s，。？?、]+)", question)
+    if zh:
+        return frozenset(u for u in _UNITS if zh.group(1).startswith(u))
+    out: set[str] = set()
+    for m in _ENGLISH_MEASURED.finditer(question):
+        for word in m.groups():
+            if word:
+                word = word.lower()
+                units = _ENGLISH_UNITS.get(word) or _ENGLISH_UNITS.get(word.removesuffix("s"), "")
+                out.update(units.split())
+    return frozenset(out)
+
+
 _NUMBER_CORE = rf"(?:{_ARABIC})(?:\s*{_SCALE})?|[{_ZH_NUMERALS}]+"
 _NUMBER_SPAN = re.compile(
     rf"(?P<approx>{_APPROXIMATELY})?(?P<number>{_NUMBER_CORE})(?P<more>多|餘|余|幾|几)?\s*(?P<unit>{_UNIT})?"
@@ -243,9 +319,12 @@ def number_spans(text: str) -> list[Span]:
         chinese = _ZH_ONLY_NUMBER.fullmatch(m.group("number")) is not None
         if chinese and (not unit or m.group("number") == "一"):  # 一些, 一部分, 統一: rarely a count
             continue
-        readings = {(start, m.end(), unit)}  # with its unit: 28,500名, 三次
+        stop = m.end("unit") if unit else m.end("more") if m.group("more") else end
+        readings = {(start, stop, unit)}  # with its unit: 28,500名, 三次
+        if not chinese:
+            readings.add((start, end, ""))  # digits alone: 28,500 (how many seconds? 17)
         if m.group("approx"):
-            readings.add((m.start(), m.end(), unit))
+            readings.add((m.start(), stop, unit))
         out += [Span(a, b, AnswerType.NUMBER, u, a < start) for a, b, u in sorted(readings)]
     return out
 

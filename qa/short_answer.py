@@ -25,12 +25,13 @@ from qa.language import AnalyzedQuery
 from qa.model import Answer, Quote
 from qa.question_types import (
     ASKS_DAY,
-    ASKS_QUANTITY_ZH,
     NAMES,
+    UNIT_AFTER,
     AnswerType,
     QuestionTerms,
     Span,
     asked_kind,
+    asked_units,
     date_spans,
     digits_of,
     number_spans,
@@ -75,6 +76,8 @@ _BASE_FEATURES = (
     "first of its kind",
     "first sentence",
     "length",
+    "unit dropped",
+    "question terms in its clause",
 )
 FAMILIES = ("date", "number", "name")
 """The kinds of stretch the model weighs apart: each fills only its own copy of the features."""
@@ -111,7 +114,8 @@ _ORGANISATION_GLOSS = re.compile(
 )
 _RANGE = re.compile(r"至|到|[-–—~～]")
 """What joins the two ends of a range of dates (9月18日至20日)."""
-_QUESTION_UNIT = re.compile(rf"(?:{ASKS_QUANTITY_ZH})\s*(?:[個个])?\s*(\S+)")
+_CLAUSE = re.compile(r"[，,；;：:。！？!?（）()「」『』]")
+"""What ends a clause: the stretch of a sentence in which a stretch's own question words count."""
 _ASKS_PERCENT = re.compile(r"百分|比例|比率|比重|[%％]|\bper\s?cent(?:age)?\b|\bshare\b|\bproportion\b", re.I)
 
 
@@ -240,6 +244,13 @@ def _term_positions(text: str, terms: QuestionTerms) -> list[tuple[int, float]]:
     return out
 
 
+def _clause(text: str, start: int, end: int) -> tuple[int, int]:
+    """The clause of ``text`` around ``text[start:end]``: from the last break before it to the next after."""
+    before = [m.end() for m in _CLAUSE.finditer(text, 0, start)]
+    after = _CLAUSE.search(text, end)
+    return (before[-1] if before else 0), (after.start() if after else len(text))
+
+
 def candidate_features(
     query: AnalyzedQuery, kind: AnswerType, texts: Sequence[str], candidates: Sequence[Candidate]
 ) -> np.ndarray:
@@ -248,8 +259,7 @@ def candidate_features(
     positions = [_term_positions(t, terms) for t in texts]
     asked_digits = digits_of(query.text)
     asked_search = normalize_for_search(query.search_text)
-    unit = _QUESTION_UNIT.search(query.search_text)
-    asked_unit = normalize_for_search(unit.group(1)) if unit else ""  # what follows 多少 / 幾
+    units = asked_units(query.search_text)  # what follows 多少 / 幾, or the English measure word
     percent = bool(_ASKS_PERCENT.search(query.text))
     day_asked = bool(ASKS_DAY.search(query.text))
     asked_dates = date_mentions(query.text)
@@ -268,6 +278,10 @@ def candidate_features(
         after = sum(w for p, w in positions[c.quote] if end <= p < end + WINDOW) / terms.total
         gaps = [min(abs(p - s.start), abs(p - end)) for p, _ in positions[c.quote]]
         digits = digits_of(stretch)
+        follows = UNIT_AFTER.match(text, s.end) if s.kind is AnswerType.NUMBER and not s.unit else None
+        counted = normalize_for_search(s.unit or (follows.group().strip(" 多餘余") if follows else ""))
+        clause = _clause(text, s.start, s.end)
+        in_clause = sum(w for p, w in positions[c.quote] if clause[0] <= p < clause[1]) / terms.total
         keys = date_mentions(stretch) if s.kind is AnswerType.DATE else set()
         year_only = bool(keys) and all(k.startswith("y") and not k.startswith("ym") for k in keys)
         month = any(k.startswith(("ym", "md")) for k in keys) or "月" in stretch
@@ -282,7 +296,7 @@ def candidate_features(
                 after,
                 min(min(gaps, default=50), 50) / 10,
                 bool(digits and digits <= asked_digits) or normalize_for_search(stretch) in asked_search,
-                bool(asked_unit and s.unit and asked_unit.startswith(normalize_for_search(s.unit))),
+                bool(counted and counted in units),
                 bool(s.unit) and normalize_for_search(s.unit) in asked_search,
                 percent and s.unit in ("%", "％"),
                 sum(w for p, w in focus_positions[c.quote] if s.start - WINDOW <= p < s.end + WINDOW)
@@ -310,6 +324,8 @@ def candidate_features(
                 first,
                 c.quote == 0,
                 len(stretch) / 10,
+                follows is not None,
+                in_clause,
             ]
         )
     base = np.array(rows, dtype=np.float64).reshape(len(candidates), len(_BASE_FEATURES))

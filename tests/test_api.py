@@ -182,6 +182,11 @@ def test_a_self_contained_question_ignores_the_history(assistant):
         ("What is it that North Korea wants?", False),
         ("Is it true that talks resumed?", False),
         ("How long did it take to build the base?", False),
+        # a personal pronoun after a name in the question stands for that name
+        ("What did Moon Jae-in propose in his speech?", False),
+        ("Why did North Korea halt its tests?", False),
+        ("What did he announce Kim had agreed to?", True),  # "he" comes before any name
+        ("What did China and Russia then sign?", True),  # "then" points back whatever precedes it
     ],
 )
 def test_follow_up_questions_are_recognised(question, follow_up):

@@ -170,6 +170,11 @@ def test_a_follow_up_is_searched_with_the_question_before_it(document):
     assert all(len(hits) <= 1 for hits in follow_up.rankings.values())  # each retriever's best of either
     self_contained = pipeline.find(Request("駐韓美軍有多少名？", history=("薩德系統部署在哪裡？",)))
     assert self_contained.ranked == pipeline.find(Request("駐韓美軍有多少名？")).ranked
+    # the answer's sentences are weighed against both questions: the two vectors added at history_weight
+    joined = pipeline.find(Request("薩德系統部署在哪裡？ 那是哪一年決定的？"))
+    for key, vector in follow_up.vectors.items():
+        expected = alone.vectors[key] + pipeline.history_weight * joined.vectors[key]
+        assert np.allclose(vector, expected / np.linalg.norm(expected))
     ignoring = Assistant(
         [document], settings(ranking=RankingSettings(history_weight=0)), embedders=[FakeHashEmbedder()]
     )

@@ -11,6 +11,8 @@ from qa.question_types import (
     AnswerType,
     asked_kind,
     asked_name,
+    asked_type,
+    asked_units,
     date_spans,
     number_spans,
     number_value,
@@ -37,6 +39,36 @@ def test_numbers_are_found_with_unit_and_approximation_but_not_inside_dates():
     assert {"12,400名", "約12,400名", "三次", "16.5%"} <= set(found)  # a number with its unit
     assert "2019" not in found and "三" not in found
     assert not number_spans("統一的一些看法")  # 一 alone or without a unit is no count
+
+
+def test_a_number_in_digits_is_also_read_without_its_unit():
+    text = "比賽還剩 17 秒，共有三次暫停。"
+    found = texts(text, number_spans(text))
+    assert {"17", "17 秒", "三次"} <= set(found)  # SQuAD-style answers often leave the unit out
+    assert "三" not in found and "17 " not in found  # Chinese numerals only with their unit
+
+
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("How old was the captain when he retired?", AnswerType.NUMBER),  # "when" opens a clause
+        ("How many ships were there when the war began?", AnswerType.NUMBER),
+        ("When did the war begin, and how many ships were there?", AnswerType.DATE),
+        ("In what years was the bridge closed?", AnswerType.YEAR),
+        ("What was the city's population in 1901?", AnswerType.NUMBER),
+        ("港口在哪一年有多少艘貨輪？", AnswerType.YEAR),  # Chinese: a year outranks a number
+    ],
+)
+def test_an_english_question_asks_for_what_its_first_question_word_asks(question, kind):
+    assert asked_type(question) is kind
+
+
+def test_the_units_a_question_measures_in():
+    assert asked_units("How many seconds were left?") == {"秒"}
+    assert asked_units("How old was she?") == {"歲"}
+    assert asked_units("港口有多少艘貨輪？") == {"艘"}
+    assert asked_units("What percentage of the vote did they win?") == {"%", "％"}
+    assert asked_units("How much did it cost?") == set()  # no unit named
 
 
 def test_number_values_and_their_english_form():
@@ -81,11 +113,13 @@ def test_english_dates():
 
 
 def nearest_model() -> LinearModel:
-    """A stand-in for the fitted model: the stretch after the question's terms, a full date, a paired
-    name, never a stretch the question names (the same weights for each family, in any language)."""
+    """A stand-in for the fitted model: the stretch after the question's terms, a full date, a number
+    with its unit, a paired name, never a stretch the question names (the same weights for each
+    family, in any language)."""
     weights = {
         "question terms before": 2.0,
         "in question": -5.0,
+        "has unit": 0.5,
         "date asked, holds day": 1.0,
         "person asked, person name": 1.0,
         "name paired with english": 1.0,
