@@ -4,6 +4,7 @@
     python benchmarks/quality.py --skip-external          # the chapter sets only (a few minutes)
     python benchmarks/quality.py --history                # each question asked after the set's previous one
     python benchmarks/quality.py --short-answers --out benchmarks/results/short_answers.md  # short answers, follow-ups
+    python benchmarks/quality.py --other-collection --out benchmarks/results/other_collection.md  # another collection
 
 Scoring is ``qa.evaluation``'s, as ../shared/eval/README.md gives it. The chapter sets (dev.jsonl
 and our own in benchmarks/questions/) only validate: the models are fitted on the external sets by
@@ -40,6 +41,7 @@ from qa.config import SpecificCheck, default_cache_dir  # noqa: E402
 from qa.evaluation import (  # noqa: E402
     DrcdEvaluator,
     EvalQuestion,
+    OtherCollectionEvaluator,
     QuestionSetEvaluator,
     drcd_hit_rank,
     figure_cell,
@@ -138,6 +140,7 @@ def ablations(settings: Settings) -> list[tuple[str, Settings]]:
         ),
         ("without any missing-specifics check", refusal(settings, specific_checks=())),
         ("without the USE floor for off-topic questions", refusal(settings, floors={})),
+        ("without the off-topic model (the USE floor alone)", refusal(settings, off_topic_model=None)),
     ]
 
 
@@ -332,6 +335,37 @@ def followups_section(settings: Settings) -> str:
     return "\n".join(lines)
 
 
+OTHER_COLLECTION = EVAL / "cmrc2018" / "cmrc2018_trial.json"
+OTHER_ARTICLES = 40
+
+
+def other_collection_section(settings: Settings, questions: Sequence[EvalQuestion], articles: int) -> str:
+    """The chapter's answerable questions asked of a collection of other documents (the first
+    ``articles`` articles of CMRC 2018 trial, which the off-topic model is not fitted on): each should
+    be refused, while the collection's own questions are answered."""
+    documents, own = load_drcd(OTHER_COLLECTION, articles=articles)
+    assistant = Assistant(documents, settings)
+    floors_only = Assistant(documents, refusal(settings, off_topic_model=None), embedders=assistant.embedders)
+    chapter = [q.question for q in questions if q.answerable]
+    lines = [
+        f"## The chapter's questions asked of other documents ({articles} articles of CMRC 2018 trial, "
+        f"{len(documents)} paragraphs)",
+        "",
+        f"dev.jsonl's {len(chapter)} answerable questions, none of which these documents answer, and the "
+        f"collection's own {len(own)} questions; `ask` with k=5.",
+        "",
+        "| pipeline | chapter questions refused | own questions answered | own hit@1 | own answer hit |",
+        "|---|---|---|---|---|",
+    ]
+    for name, variant in (("default", assistant), ("without the off-topic model (USE floor only)", floors_only)):
+        r = OtherCollectionEvaluator(variant, k=5).run(chapter, own)
+        lines.append(
+            f"| {name} | {r.foreign_refused}/{r.foreign} ({r.foreign_refused_share:.3f}) "
+            f"| {r.own_answered}/{r.own} ({r.own_answered_share:.3f}) | {r.own_hit_at_1:.3f} | {r.own_answer_hit:.3f} |"
+        )
+    return "\n".join(lines)
+
+
 def short_answer_section(cache_dir: Path, external: bool) -> str:
     """Short answers scored like SQuAD (benchmarks/short_answers.py): the chapter sets' date, number
     and person questions by the shipped pipeline and, with ``external``, the external sets held out
@@ -358,6 +392,12 @@ def main() -> None:
     parser.add_argument("--history", action="store_true", help="ask each question after the previous one")
     parser.add_argument("--out", type=Path, help="write the Markdown here")
     parser.add_argument(
+        "--other-collection",
+        action="store_true",
+        help="only the chapter's questions asked of a collection of other documents, and its own questions",
+    )
+    parser.add_argument("--other-articles", type=int, default=OTHER_ARTICLES, help="articles of that collection")
+    parser.add_argument(
         "--short-answers",
         action="store_true",
         help="only the short answers and follow-ups (chapter sets; the external sets too unless --skip-external)",
@@ -370,12 +410,18 @@ def main() -> None:
         publish("\n".join(parts) + "\n", args.out)
         return
     questions = load_questions(args.questions)
+    if args.other_collection:
+        parts = [f"# Refusal in other collections, {time.strftime('%Y-%m-%d')}", ""]
+        parts += [other_collection_section(settings, questions, args.other_articles)]
+        publish("\n".join(parts) + "\n", args.out)
+        return
     parts = [f"# Quality, {time.strftime('%Y-%m-%d')}", "", dev_section(questions, settings, args.history)]
     if CHECK_SETS:
         parts += ["", check_sets_section(settings)]
     chapter_sets = {"dev.jsonl": questions, **{path.name: load_questions(path) for path in CHECK_SETS}}
     parts += ["", ablation_section(settings, chapter_sets)]
     parts += ["", followups_section(settings), "", short_answer_section(args.cache_dir, not args.skip_external)]
+    parts += ["", other_collection_section(settings, questions, args.other_articles)]
     if not args.skip_external:
         parts += ["", "## External sets, cross-validated by article (benchmarks/fit.py, models not written)", ""]
         parts += fit.report(fit.SETS, args.cache_dir, models=None)[1:]  # under this report's own heading
