@@ -648,7 +648,7 @@ class OtherCollectionEvaluator:
     """Asks a collection questions about other documents (each should be refused) and its own
     questions (each should be answered), as a user of the collection would (``ask``)."""
 
-    def __init__(self, assistant: Any, k: int = 5) -> None:
+    def __init__(self, assistant: Any, k: int = 10) -> None:
         if not callable(getattr(assistant, "ask_many", None)):
             raise EvaluationError(
                 f"the assistant must have an ask_many() method (a qa.Assistant), got {type(assistant)!r}"
