@@ -4,6 +4,7 @@
     python benchmarks/quality.py --skip-external          # the chapter sets only (a few minutes)
     python benchmarks/quality.py --history                # each question asked after the set's previous one
     python benchmarks/quality.py --short-answers --out benchmarks/results/short_answers.md  # short answers, follow-ups
+    python benchmarks/quality.py --other-collection --out benchmarks/results/other_collection.md  # another collection
 
 Scoring is ``qa.evaluation``'s, as ../shared/eval/README.md gives it. The chapter sets (dev.jsonl
 and our own in benchmarks/questions/) only validate: the models are fitted on the external sets by
@@ -41,6 +42,7 @@ from qa.config import SpecificCheck, default_cache_dir  # noqa: E402
 from qa.evaluation import (  # noqa: E402
     DrcdEvaluator,
     EvalQuestion,
+    OtherCollectionEvaluator,
     QuestionSetEvaluator,
     drcd_hit_rank,
     figure_cell,
@@ -143,24 +145,36 @@ def ablations(settings: Settings) -> list[tuple[str, Settings]]:
             "passage vectors pooled from their sentences' vectors (each text embedded once)",
             replace(settings, index=replace(settings.index, passage_vectors=PassageVectors.POOLED)),
         ),
+        ("without the off-topic model (the USE floor alone)", refusal(settings, off_topic_model=None)),
     ]
 
 
 def ablation_section(settings: Settings, sets: dict[str, list[EvalQuestion]]) -> str:
     """hit@1, answer hit and refusals on every chapter set, for the default and each ablation."""
+    return "\n".join(
+        [
+            "## Every part switched off in turn (chapter sets; validation only, never fitted on)",
+            "",
+            *chapter_rows(settings, sets, ablations(settings)),
+        ]
+    )
+
+
+def chapter_rows(
+    settings: Settings, sets: dict[str, list[EvalQuestion]], variants: list[tuple[str, Settings]]
+) -> list[str]:
+    """A Markdown table: hit@1, answer hit and refusals on every chapter set, for the default and ``variants``."""
     assistant = Assistant(settings=settings)
-    variants = [("default", assistant)] + [
-        (name, Assistant(settings=v, embedders=assistant.embedders)) for name, v in ablations(settings)
+    pipelines = [("default", assistant)] + [
+        (name, Assistant(settings=v, embedders=assistant.embedders)) for name, v in variants
     ]
     lines = [
-        "## Every part switched off in turn (chapter sets; validation only, never fitted on)",
-        "",
         "Each cell: hit@1 (English) / answer hit (English) / unanswerable refused / answerable refused.",
         "",
         "| pipeline | " + " | ".join(sets) + " |",
         "|---|" + "---|" * len(sets),
     ]
-    for name, variant in variants:
+    for name, variant in pipelines:
         cells = []
         for questions in sets.values():
             o = QuestionSetEvaluator(variant, k=10).run(questions).groups
@@ -171,7 +185,7 @@ def ablation_section(settings: Settings, sets: dict[str, list[EvalQuestion]]) ->
                 f"{al.refused}/{al.unanswerable} / {figure_cell(al.wrongly_refused)}"
             )
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return lines
 
 
 def dev_section(questions: list[EvalQuestion], settings: Settings, history: bool) -> str:
@@ -337,6 +351,57 @@ def followups_section(settings: Settings) -> str:
     return "\n".join(lines)
 
 
+OTHER_COLLECTION = EVAL / "cmrc2018" / "cmrc2018_trial.json"
+OTHER_ARTICLES = 40
+
+
+def other_collection_section(
+    settings: Settings, questions: Sequence[EvalQuestion], articles: int, chapter_sets: dict[str, list[EvalQuestion]]
+) -> str:
+    """The chapter's answerable questions asked of a collection of other documents (the first
+    ``articles`` articles of CMRC 2018 trial, which the off-topic model is not fitted on): each should
+    be refused, while the collection's own questions are answered; then what the off-topic model
+    costs on the chapter sets."""
+    documents, own = load_drcd(OTHER_COLLECTION, articles=articles)
+    assistant = Assistant(documents, settings)
+    floors_only = Assistant(documents, refusal(settings, off_topic_model=None), embedders=assistant.embedders)
+    chapter = [q.question for q in questions if q.answerable]
+    lines = [
+        f"## The chapter's questions asked of other documents ({articles} articles of CMRC 2018 trial, "
+        f"{len(documents)} paragraphs)",
+        "",
+        f"dev.jsonl's {len(chapter)} answerable questions, none of which these documents answer, and the "
+        f"collection's own {len(own)} questions; `ask` with k=10.",
+        "",
+        "| pipeline | chapter questions refused | own questions answered | own hit@1 | own answer hit |",
+        "|---|---|---|---|---|",
+    ]
+    for name, variant in (("default", assistant), ("without the off-topic model (USE floor only)", floors_only)):
+        r = OtherCollectionEvaluator(variant, k=10).run(chapter, own)
+        lines.append(
+            f"| {name} | {r.foreign_refused}/{r.foreign} ({r.foreign_refused_share:.3f}) "
+            f"| {r.own_answered}/{r.own} ({r.own_answered_share:.3f}) | {r.own_hit_at_1:.3f} | {r.own_answer_hit:.3f} |"
+        )
+    lines += [
+        "",
+        "### Refusals on the chapter sets (validation only, never fitted on)",
+        "",
+        "| pipeline | "
+        + " | ".join(f"unanswerable refused: {n}" for n in chapter_sets)
+        + " | "
+        + " | ".join(f"answerable refused: {n}" for n in chapter_sets)
+        + " |",
+        "|---|" + "---|" * (2 * len(chapter_sets)),
+    ]
+    on_chapter = Assistant(settings=settings)
+    without = Assistant(settings=refusal(settings, off_topic_model=None), embedders=on_chapter.embedders)
+    for name, variant in (("the chapter, default", on_chapter), ("the chapter, without the off-topic model", without)):
+        groups = [QuestionSetEvaluator(variant, k=10).run(q).groups["overall"] for q in chapter_sets.values()]
+        cells = [f"{g.refused}/{g.unanswerable}" for g in groups] + [figure_cell(g.wrongly_refused) for g in groups]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def short_answer_section(cache_dir: Path, external: bool) -> str:
     """Short answers scored like SQuAD (benchmarks/short_answers.py): the chapter sets' date, number
     and person questions by the shipped pipeline and, with ``external``, the external sets held out
@@ -369,6 +434,12 @@ def main() -> None:
     parser.add_argument("--history", action="store_true", help="ask each question after the previous one")
     parser.add_argument("--out", type=Path, help="write the Markdown here")
     parser.add_argument(
+        "--other-collection",
+        action="store_true",
+        help="only the chapter's questions asked of a collection of other documents, and its own questions",
+    )
+    parser.add_argument("--other-articles", type=int, default=OTHER_ARTICLES, help="articles of that collection")
+    parser.add_argument(
         "--short-answers",
         action="store_true",
         help="only the short answers and follow-ups (chapter sets; the external sets too unless --skip-external)",
@@ -381,12 +452,18 @@ def main() -> None:
         publish("\n".join(parts) + "\n", args.out)
         return
     questions = load_questions(args.questions)
+    chapter_sets = {"dev.jsonl": questions, **{path.name: load_questions(path) for path in CHECK_SETS}}
+    if args.other_collection:
+        parts = [f"# Refusal in other collections, {time.strftime('%Y-%m-%d')}", ""]
+        parts += [other_collection_section(settings, questions, args.other_articles, chapter_sets)]
+        publish("\n".join(parts) + "\n", args.out)
+        return
     parts = [f"# Quality, {time.strftime('%Y-%m-%d')}", "", dev_section(questions, settings, args.history)]
     if CHECK_SETS:
         parts += ["", check_sets_section(settings)]
-    chapter_sets = {"dev.jsonl": questions, **{path.name: load_questions(path) for path in CHECK_SETS}}
     parts += ["", ablation_section(settings, chapter_sets)]
     parts += ["", followups_section(settings), "", short_answer_section(args.cache_dir, not args.skip_external)]
+    parts += ["", other_collection_section(settings, questions, args.other_articles, chapter_sets)]
     if not args.skip_external:
         parts += ["", "## External sets, cross-validated by article (benchmarks/fit.py, models not written)", ""]
         parts += fit.report(fit.SETS, args.cache_dir, models=None)[1:]  # under this report's own heading

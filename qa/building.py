@@ -21,6 +21,7 @@ from qa.errors import SettingsError
 from qa.evidence import EvidenceAdjuster
 from qa.fitted import load_model
 from qa.fusion import FusionWeights, RankFuser, ScoreFuser
+from qa.off_topic import COSINES, OffTopicJudge
 from qa.pipeline import QuestionPipeline, Ranker
 from qa.progress import terminal_progress
 from qa.query_analysis import QueryAnalyzer
@@ -173,6 +174,9 @@ class PipelineBuilder:
             load_model(settings.answering.model), {k: e for k, e in embedders.items() if k in SIMILARITIES}
         )
         floors = {k: v for k, v in settings.floors().items() if k in embedders}
+        off_topic = None
+        if settings.refusal.off_topic_model is not None and {str(m) for m in COSINES} <= set(embedders):
+            off_topic = OffTopicJudge(load_model(settings.refusal.off_topic_model))
         return QuestionPipeline(
             index,
             {d.id: d for d in documents},
@@ -191,6 +195,7 @@ class PipelineBuilder:
                 floors=floors,
                 specific_checks=settings.refusal.specific_checks,
                 fitted=fitted,
+                off_topic=off_topic,
                 answer_passages=answerer.passages,
             ),
             answerer=answerer,

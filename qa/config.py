@@ -193,8 +193,16 @@ class RefusalSettings:
     set for on the external sets (``benchmarks/results/quality.md``)."""
     model: str = "refusal"
     """The fitted refusal model and its threshold, ``qa/models/<model>.json``."""
+    off_topic_model: str | None = "off_topic"
+    """The fitted model that refuses a question about something the documents do not hold, whatever
+    they are (see ``qa.off_topic``; it reads the e5 and USE passage retrievers), ``qa/models/<name>.json``;
+    ``None``: only the floors judge whether a question is off-topic."""
 
     def __post_init__(self) -> None:
+        _check(
+            self.off_topic_model is None or (isinstance(self.off_topic_model, str) and self.off_topic_model.strip()),
+            f"off_topic_model must be a model name or None, got {self.off_topic_model!r}",
+        )
         try:
             object.__setattr__(self, "specific_checks", tuple(SpecificCheck(c) for c in self.specific_checks))
         except ValueError:

@@ -445,8 +445,9 @@ def _answer_texts(answers: list[Any]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(t for t in texts if isinstance(t, str) and normalize(t)))
 
 
-def load_drcd(path: str | Path) -> tuple[list[Document], list[DrcdQuestion]]:
-    """Every paragraph of a DRCD / SQuAD-format file as a document, and every question.
+def load_drcd(path: str | Path, articles: int | None = None) -> tuple[list[Document], list[DrcdQuestion]]:
+    """Every paragraph of a DRCD / SQuAD-format file as a document, and every question (``articles``:
+    of the first that many articles only).
 
     A paragraph becomes ``Document(id="drcd-<paragraph id>", title=<article title>)`` (the id falls
     back to ``drcd-<article index>-<paragraph index>``, an empty title to ``article <n>``) holding one
@@ -457,12 +458,14 @@ def load_drcd(path: str | Path) -> tuple[list[Document], list[DrcdQuestion]]:
         data = json.loads(_read_text(path))
     except json.JSONDecodeError as exc:
         raise EvaluationError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno} column {exc.colno})") from None
-    articles = _drcd_field(data, "data", list, str(path))
+    if articles is not None and articles < 1:
+        raise EvaluationError(f"articles must be at least 1, got {articles}")
+    chosen = _drcd_field(data, "data", list, str(path))[:articles]
     documents: list[Document] = []
     questions: list[DrcdQuestion] = []
     seen_docs: set[str] = set()
     seen_questions: set[str] = set()
-    for a, article in enumerate(articles):
+    for a, article in enumerate(chosen):
         where = f"{path}: data[{a}]"
         title = article.get("title") if isinstance(article, dict) else None
         title = title.strip() if isinstance(title, str) and title.strip() else f"article {a + 1}"
@@ -618,3 +621,53 @@ class DrcdEvaluator:
             passages=len(index.passages) if index is not None else 0,
             results=tuple(results),
         )
+
+
+@dataclass(frozen=True)
+class OtherCollectionReport:
+    """Questions about other documents asked of a collection, and the collection's own questions."""
+
+    foreign: int
+    foreign_refused: int
+    own: int
+    own_answered: int
+    own_hit_at_1: float
+    """Share of its own questions whose first passage is from their paragraph and holds an answer text."""
+    own_answer_hit: float
+    """Share of its own questions answered with an answer text in the answer."""
+
+    @property
+    def foreign_refused_share(self) -> float:
+        return self.foreign_refused / (self.foreign or 1)
+
+    @property
+    def own_answered_share(self) -> float:
+        return self.own_answered / (self.own or 1)
+
+
+class OtherCollectionEvaluator:
+    """Asks a collection questions about other documents (each should be refused) and its own
+    questions (each should be answered), as a user of the collection would (``ask``)."""
+
+    def __init__(self, assistant: Any, k: int = 10) -> None:
+        if not callable(getattr(assistant, "ask_many", None)):
+            raise EvaluationError(
+                f"the assistant must have an ask_many() method (a qa.Assistant), got {type(assistant)!r}"
+            )
+        self.assistant = assistant
+        self.k = _check_k(k)
+
+    def run(self, foreign: Sequence[str], own: Sequence[DrcdQuestion]) -> OtherCollectionReport:
+        """``foreign``: questions the collection does not hold; ``own``: questions of its paragraphs."""
+        if not foreign or not own:
+            raise EvaluationError("give both questions about other documents and the collection's own")
+        refused = sum(a.abstained for a in self.assistant.ask_many(list(foreign), k=self.k))
+        answers = self.assistant.ask_many([q.question for q in own], k=self.k)
+        answered = [not a.abstained for a in answers]
+        hits = [drcd_hit_rank(q, a.citations, depth=1) == 1 for q, a in zip(own, answers, strict=True)]
+        found = [
+            ok and any(normalize(t) in normalize(a.text) for t in q.answers)
+            for q, a, ok in zip(own, answers, answered, strict=True)
+        ]
+        n = len(own)
+        return OtherCollectionReport(len(foreign), refused, n, sum(answered), sum(hits) / n, sum(found) / n)

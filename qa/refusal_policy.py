@@ -1,8 +1,10 @@
 """The refusal policy, the last stage before the answer: whether to say the documents do not answer
 a question, and why, from three kinds of evidence (each switched by ``RefusalSettings``):
 
-- off-topic: an embedder's best cosine below its floor, unless every term of the question is the
-  documents' own ("What is THAAD?" is short and scores low, but names only what they speak of);
+- off-topic: an embedder's best cosine below its floor, or the fitted off-topic model's judgement
+  that the collection does not hold what the question is about (``qa.off_topic``), unless every
+  term of the question is the documents' own ("What is THAAD?" is short and scores low, but names
+  only what they speak of);
 - specifics the documents never give: a date, a designation, a person, a counted thing
   (``qa.abstention``);
 - the fitted refusal model's judgement that the best passages do not answer (``qa.refusal``).
@@ -14,13 +16,14 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import NamedTuple
 
 from corpus.dates import is_date_key
-from index.tokenize import normalize_for_search
+from index.tokenize import normalize_for_search, tokenize
 from qa.abstention import ScopedChecks, describe, missing_reason, quantity_focus, states_quantity
 from qa.answering import split_sentences
 from qa.config import SpecificCheck
 from qa.errors import SettingsError
 from qa.language import AnalyzedQuery
 from qa.model import Citation
+from qa.off_topic import CollectionTerms, OffTopicJudge, off_topic_features
 from qa.ranking import CandidateFeatures
 from qa.refusal import RefusalJudge, refusal_features, unheld_terms, unsupported_reason
 from qa.retrieval import Granularity, Hit, Rankings
@@ -50,17 +53,20 @@ class RefusalPolicy:
         floors: Mapping[str, float],
         specific_checks: Collection[SpecificCheck],
         fitted: FittedJudgement | None = None,
+        off_topic: OffTopicJudge | None = None,
         answer_passages: int = 3,
     ) -> None:
         """``floors``: per embedder key, the best cosine below which a question is off-topic;
-        ``specific_checks``: the missing-specifics checks that run; ``fitted``: the fitted model, if it
-        judges too; ``answer_passages``: how many of the best passages an answer is drawn from."""
+        ``specific_checks``: the missing-specifics checks that run; ``fitted``: the fitted refusal
+        model, if it judges too; ``off_topic``: the fitted off-topic model, if it judges beside the
+        floors; ``answer_passages``: how many of the best passages an answer is drawn from."""
         if answer_passages < 1:
             raise SettingsError(f"answer_passages must be at least 1, got {answer_passages}")
         self.checks = checks
         self.floors = dict(floors)
         self.specific_checks = frozenset(SpecificCheck(c) for c in specific_checks)
         self.fitted = fitted
+        self.off_topic_judge = off_topic
         self.answer_passages = answer_passages
 
     def run(
@@ -79,15 +85,27 @@ class RefusalPolicy:
         return Refusal(off_topic or not citations or bool(reason), reason)
 
     def off_topic(self, query: AnalyzedQuery, rankings: Rankings, doc_ids: frozenset[str] | None = None) -> bool:
-        """Whether some embedder's best passage scores below its floor, and the question uses
-        words the documents do not."""
+        """Whether some embedder's best passage scores below its floor or the off-topic model judges
+        the documents (of ``doc_ids``) do not hold what the question is about, and the question
+        uses words the documents do not."""
         below = any(
             rid.granularity is Granularity.PASSAGE
             and rid.source in self.floors
             and (not hits or hits[0].score < self.floors[rid.source])
             for rid, hits in rankings.items()
         )
-        return below and not self.checks.terms(doc_ids).covers(query, self.checks.lexicon)
+        if not below and not self.judged_off_topic(query, rankings, doc_ids):
+            return False
+        return not self.checks.terms(doc_ids).covers(query, self.checks.lexicon)
+
+    def judged_off_topic(self, query: AnalyzedQuery, rankings: Rankings, doc_ids: frozenset[str] | None = None) -> bool:
+        """Whether the fitted off-topic model judges the documents do not hold what ``query`` asks about."""
+        if self.off_topic_judge is None:
+            return False
+        terms = self.checks.terms(doc_ids)
+        held = CollectionTerms(terms.tokens.__contains__, terms.english.__contains__, self.checks.lexicon)
+        features = off_topic_features(query, rankings, held, lambda row: tokenize(self.checks.passages[row][1]))
+        return features is not None and self.off_topic_judge.run(features)
 
     def missing_specifics(
         self, query: AnalyzedQuery, citations: Sequence[Citation], doc_ids: frozenset[str] | None = None

@@ -302,6 +302,14 @@ def test_drcd_hit_needs_the_own_paragraph_and_an_answer_text():
     assert drcd_hit_rank(question, [own_with]) == 1
 
 
+def test_load_drcd_keeps_the_first_articles_when_asked(drcd_file):
+    documents, questions = load_drcd(drcd_file, articles=1)
+    assert [d.title for d in documents] == ["台北", "台北"]
+    assert {q.doc_id for q in questions} <= {d.id for d in documents}
+    with pytest.raises(EvaluationError, match="articles must be at least 1"):
+        load_drcd(drcd_file, articles=0)
+
+
 def test_drcd_evaluator_on_a_tiny_corpus(drcd_file, fake_embedder):
     documents, questions = load_drcd(drcd_file)
     settings = Settings(cache_dir=None, progress=False)
