@@ -198,3 +198,17 @@ def served(*argv: str, env: dict[str, str] | None = None) -> Iterator[tuple[str,
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def open_chat(browser, url: str, width: int, height: int, timeout: int):  # type: ignore[no-untyped-def]
+    """A new browser context on the chat at ``url``, once it is ready: ``(context, page, errors)``,
+    ``errors`` collecting the page's JavaScript errors."""
+    context = browser.new_context(viewport={"width": width, "height": height})
+    page = context.new_page()
+    page.set_default_timeout(timeout)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto(url)
+    page.wait_for_selector("#pqa-question textarea")
+    page.wait_for_function("document.querySelector('#pqa-status')?.innerText.includes('Ready')")
+    return context, page, errors

@@ -9,7 +9,7 @@ import re
 import time
 
 import pytest
-from conftest import ARTIFACTS, running
+from conftest import ARTIFACTS, open_chat, running
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 TIMEOUT = 30_000
@@ -17,14 +17,7 @@ TIMEOUT = 30_000
 
 @pytest.fixture
 def page(browser, real_chat_url):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(real_chat_url)
-    page.wait_for_selector("#pqa-question textarea")
-    page.wait_for_function("document.querySelector('#pqa-status').innerText.includes('Ready')")
+    context, page, errors = open_chat(browser, real_chat_url, 1400, 1000, TIMEOUT)
     yield page
     context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import ARTIFACTS, ROOT, running
+from conftest import ARTIFACTS, ROOT, open_chat, running
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 TIMEOUT = 60_000
@@ -41,15 +41,7 @@ def inside(inner: dict, outer: dict, slack: float = 1) -> bool:
 
 
 def open_page(browser, url: str, width: int):  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": width, "height": HEIGHTS[width]})
-    page = context.new_page()
-    page.set_default_timeout(TIMEOUT)
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(url)
-    page.wait_for_selector("#pqa-question textarea")
-    page.wait_for_function("document.querySelector('#pqa-status')?.innerText.includes('Ready')")
-    return context, page, errors
+    return open_chat(browser, url, width, HEIGHTS[width], TIMEOUT)
 
 
 @pytest.fixture(params=WIDTHS, ids=lambda w: f"{w}px")
