@@ -99,8 +99,10 @@ class RefusalPolicy:
         return not self.checks.terms(doc_ids).covers(query, self.checks.lexicon)
 
     def judged_off_topic(self, query: AnalyzedQuery, rankings: Rankings, doc_ids: frozenset[str] | None = None) -> bool:
-        """Whether the fitted off-topic model judges the documents do not hold what ``query`` asks about."""
-        if self.off_topic_judge is None:
+        """Whether the fitted off-topic model judges the documents do not hold what ``query`` asks about.
+        It only judges collections of the kind it was fitted on, Chinese documents: when some are in
+        English, a Chinese question's terms reach them only through the lexicon's few headwords."""
+        if self.off_topic_judge is None or self.checks.lexicon.bridges_to_english:
             return False
         terms = self.checks.terms(doc_ids)
         held = CollectionTerms(terms.tokens.__contains__, terms.english.__contains__, self.checks.lexicon)

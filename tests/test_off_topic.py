@@ -83,6 +83,16 @@ def test_the_policy_refuses_what_the_model_judges_off_topic_unless_the_documents
     assert not RefusalPolicy(checks, floors={}, specific_checks=()).off_topic(unrelated, rankings(0.85, 0.3))
 
 
+def test_the_model_does_not_judge_a_collection_that_holds_english_documents():
+    english = "Inspectors of the International Atomic Energy Agency left the country in April 2009."
+    lexicon = BilingualLexicon({"視察員": ["inspectors"]})  # reaches English documents (as from CC-CEDICT)
+    assert lexicon.bridges_to_english
+    checks = ScopedChecks([("notes", english)], [("notes", english)], lexicon)
+    judge = OffTopicJudge(one_feature_model("use best cosine", -10.0, intercept=5.0))
+    policy = RefusalPolicy(checks, floors={}, specific_checks=(), off_topic=judge)
+    assert not policy.off_topic(analyze("國際原子能總署的視察人員何時離開北韓？"), rankings(0.85, 0.3))
+
+
 def test_the_judge_needs_a_threshold_and_the_shipped_model_has_one():
     with pytest.raises(ValueError, match="threshold"):
         OffTopicJudge(one_feature_model("use best cosine", 1.0, threshold=None))
