@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping, Sequence
 from enum import Enum
-from functools import partial
 from typing import NamedTuple
 
 import numpy as np
@@ -14,7 +13,6 @@ from index.embedders import Embedder
 from index.store import PassageStore
 from qa.errors import SettingsError
 from qa.language import AnalyzedQuery
-from qa.threads import QueryEncoders
 
 LEXICAL = "bm25"
 """The source name of the lexical (BM25) retrievers."""
@@ -172,7 +170,6 @@ class Retrievers:
             if key in sentence_keys and self.embedders[key].name in index.sentence_dense
         ]
         self.retrievers += [LexicalRetriever(index), LexicalRetriever(index, Granularity.SENTENCE)]
-        self.encoders = QueryEncoders(max(1, len(self.embedders)))
 
     @property
     def ids(self) -> tuple[RetrieverId, ...]:
@@ -196,9 +193,9 @@ class Retrievers:
         are never crowded out). ``vectors``: the question already embedded, by key; ``reads``:
         whether the fusion reads a sentence retriever for this question (all if not given)."""
         found = dict(vectors) if vectors else {}
-        text = [query.expanded_text]
-        missing = {key: partial(e.embed_queries, text) for key, e in self.embedders.items() if key not in found}
-        found.update((key, matrix[0]) for key, matrix in self.encoders.run(missing).items())
+        for key, embedder in self.embedders.items():
+            if key not in found:
+                found[key] = embedder.embed_queries([query.expanded_text])[0]
         rankings: Rankings = {}
         for retriever in self.retrievers:
             rid = retriever.id
