@@ -239,16 +239,12 @@ def embedding_rows(texts: list[str]) -> list[tuple[str, str, str, str]]:
 
 
 def chapter_texts() -> list[str]:
-    """What the chapter's build embeds with e5: its sentences with their section above them."""
+    """What the chapter's build embeds with e5: its passages and sentences, each with its section above it."""
     from corpus.loading import load_default_document
-    from index.sentences import sentence_spans
-    from index.store import embedding_text
+    from index.store import IndexBuilder
 
-    document = load_default_document()
-    passages = ChunkSplitter(300, 50).run([document])
-    return [
-        embedding_text(p, document, "section", p.content[a:b]) for p in passages for a, b in sentence_spans(p.content)
-    ]
+    _, texts, _, sentence_texts = IndexBuilder(ChunkSplitter(300, 50), []).texts([load_default_document()])
+    return texts + sentence_texts
 
 
 def chapter_rows(args: argparse.Namespace, questions: list[str], cache: Path) -> list[tuple[str, str, str, str]]:

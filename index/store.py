@@ -518,25 +518,31 @@ class IndexBuilder:
         passages = {e.name: passages[e.name] for e in self.embedders}  # in the embedders' order
         return passages, sentences
 
-    def run(self, documents: Sequence[Document], progress: ProgressCallback | None = None) -> PassageIndex:
-        """Build the index of ``documents`` in memory; ``progress`` hears each stage (see :mod:`index.stages`)."""
-        report = progress or stages.silent
-        report(stages.SPLITTING, 0, 0)
+    def texts(self, documents: Sequence[Document]) -> tuple[list[Passage], list[str], np.ndarray, list[str]]:
+        """The passages of ``documents``, what is embedded for each, their sentences (``(passage,
+        start, end)`` rows) and what is embedded for each sentence."""
         passages = self.splitter.run(list(documents))
-        if not passages:
-            raise IndexBuildError("the documents contain no text to index")
         by_id = {d.id: d for d in documents}
         texts = [embedding_text(p, by_id[p.doc_id], self.header) for p in passages]
         sentences = np.array(
             [(row, p.start + a, p.start + b) for row, p in enumerate(passages) for a, b in sentence_spans(p.content)],
             dtype=np.int64,
         ).reshape(-1, 3)
+        sentence_texts = []
+        for row, a, b in sentences.tolist():
+            p = passages[row]
+            sentence_texts.append(embedding_text(p, by_id[p.doc_id], self.header, p.content[a - p.start : b - p.start]))
+        return passages, texts, sentences, sentence_texts
+
+    def run(self, documents: Sequence[Document], progress: ProgressCallback | None = None) -> PassageIndex:
+        """Build the index of ``documents`` in memory; ``progress`` hears each stage (see :mod:`index.stages`)."""
+        report = progress or stages.silent
+        report(stages.SPLITTING, 0, 0)
+        passages, texts, sentences, sentence_texts = self.texts(documents)
+        if not passages:
+            raise IndexBuildError("the documents contain no text to index")
         sentence_bodies = [
             passages[row].content[a - passages[row].start : b - passages[row].start] for row, a, b in sentences.tolist()
-        ]
-        sentence_texts = [
-            embedding_text(passages[row], by_id[passages[row].doc_id], self.header, text)
-            for (row, _, _), text in zip(sentences.tolist(), sentence_bodies, strict=True)
         ]
         vectors, sentence_vectors = self.embed(texts, sentence_texts, sentences, progress)
         dense = {name: dense_index(v) for name, v in vectors.items()}
