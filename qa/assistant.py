@@ -16,7 +16,7 @@ from qa.config import Settings
 from qa.errors import InvalidRequestError, UnknownCitationError
 from qa.model import Answer, Citation, IndexedDocument, PassageContext, Section, outline
 from qa.pipeline import Request
-from qa.threads import one_openmp_thread
+from qa.threads import question_threads
 
 
 class Assistant:
@@ -97,7 +97,7 @@ class Assistant:
     ) -> list[Citation]:
         """The ``k`` best passages for ``query``, best first (``history`` and ``documents`` as in :meth:`ask`)."""
         request = self.request(query, k, history=history, documents=documents)
-        with one_openmp_thread():
+        with question_threads():
             return self.pipeline.search(request)
 
     def ask(
@@ -110,7 +110,7 @@ class Assistant:
         :meth:`indexed_documents`) searches only those documents; ``None`` searches all.
         """
         request = self.request(question, k, history=history, documents=documents)
-        with one_openmp_thread():
+        with question_threads():
             answer = self.pipeline.answer(request)
         notice = self.notice(question)
         return replace(answer, notice=notice) if notice else answer
@@ -124,7 +124,7 @@ class Assistant:
         if not queries:
             return []
         batches = self.pipeline.retrievers.embed([q.expanded_text for q in queries])
-        with one_openmp_thread():
+        with question_threads():
             answers = [
                 self.pipeline.answer(replace(r, vectors={key: batch[i] for key, batch in batches.items()}))
                 for i, r in enumerate(requests)

@@ -57,6 +57,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     collection = Collection(args.collection, settings) if args.collection is not None else None
     if not 0 < args.port < 65536:
         raise ValueError(f"--port must be between 1 and 65535, got {args.port}")
+    from qa.threads import serve_questions
     from ui.app import create_app  # Gradio loads only for this command
 
     auth = parse_auth(args.auth if args.auth is not None else os.environ.get(AUTH_VARIABLE))
@@ -69,6 +70,7 @@ def serve(args: argparse.Namespace, settings: Settings) -> int:
     out.print(f"peninsula-qa chat on http://{args.host}:{args.port}/ (Ctrl+C stops it)")
     if threading.current_thread() is threading.main_thread():  # SIGTERM stops it as Ctrl+C does: uploads deleted
         signal.signal(signal.SIGTERM, signal.default_int_handler)
+        serve_questions()  # questions are answered on worker threads (see qa.threads)
     app.launch(args.host, args.port, share=args.share, quiet=True, auth=auth)
     return 0
 
