@@ -6,6 +6,7 @@ first, so a question in Simplified characters or with full-width digits meets th
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
@@ -123,6 +124,13 @@ def _stem(word: str) -> str:
     if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
         return word[:-1]
     return word
+
+
+@functools.lru_cache(maxsize=1024)
+def token_set(text: str) -> frozenset[str]:
+    """The distinct :func:`tokenize` tokens of a passage or sentence, remembered for the last 1,024
+    texts: every question reads its best passages' tokens again (about 3 ms a question)."""
+    return frozenset(tokenize(text))
 
 
 def tokenize(text: str) -> list[str]:

@@ -10,7 +10,7 @@ import numpy as np
 from corpus.dates import date_mentions
 from index.embedders import Embedder
 from index.sentences import sentence_spans
-from index.tokenize import tokenize
+from index.tokenize import token_set
 from qa.fitted import LinearModel, english_copies, with_english_copies
 from qa.language import AnalyzedQuery, Language
 from qa.model import Answer, Citation, Quote
@@ -93,7 +93,7 @@ def sentence_features(query: AnalyzedQuery, sentences: Sequence[Sentence], vecto
             cosines.append(float(vector @ query_vector) if vector is not None and query_vector is not None else 0.0)
         rows.append(
             [
-                terms.share(tokenize(s.text)),
+                terms.share(token_set(s.text)),
                 *cosines,
                 s.citation.score or 0.0,
                 1.0 / (1 + s.rank),

@@ -113,7 +113,7 @@ class QuestionTerms:
 
     def share(self, tokens: Iterable[str]) -> float:
         """The weighted share of the question's tokens among ``tokens`` (0 to 1)."""
-        return sum(self.weights[t] for t in self.weights.keys() & set(tokens)) / self.total
+        return sum(self.weights[t] for t in self.weights.keys() & tokens) / self.total
 
 
 # -- names asked for -----------------------------------------------------------------------------

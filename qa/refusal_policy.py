@@ -16,7 +16,7 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import NamedTuple
 
 from corpus.dates import is_date_key
-from index.tokenize import normalize_for_search, tokenize
+from index.tokenize import normalize_for_search, token_set
 from qa.abstention import ScopedChecks, describe, missing_reason, quantity_focus, states_quantity
 from qa.answering import split_sentences
 from qa.config import SpecificCheck
@@ -106,7 +106,7 @@ class RefusalPolicy:
             return False
         terms = self.checks.terms(doc_ids)
         held = CollectionTerms(terms.tokens.__contains__, terms.english.__contains__, self.checks.lexicon)
-        features = off_topic_features(query, rankings, held, lambda row: tokenize(self.checks.passages[row][1]))
+        features = off_topic_features(query, rankings, held, lambda row: token_set(self.checks.passages[row][1]))
         return features is not None and self.off_topic_judge.run(features)
 
     def missing_specifics(

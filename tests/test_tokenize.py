@@ -66,3 +66,11 @@ def test_empty_and_punctuation_only() -> None:
 
 def test_normalize_for_search() -> None:
     assert normalize_for_search("朝鲜ＡＢＣ２０１８") == "朝鮮abc2018"
+
+
+def test_token_set_is_tokenize_remembered():
+    from index.tokenize import token_set
+
+    text = "2018年6月12日，川金會在新加坡舉行 in Singapore。"
+    assert token_set(text) == frozenset(tokenize(text))
+    assert token_set(text) is token_set(text)  # the second read is the remembered set
