@@ -193,6 +193,12 @@ def _stemmer() -> Callable[[str], str]:
     return stem  # type: ignore[no-any-return]
 
 
+@functools.lru_cache(maxsize=65536)
+def stem_word(word: str) -> str:
+    """``word`` Snowball-stemmed, remembered (a build stems the same gloss words thousands of times)."""
+    return _stemmer()(word)
+
+
 @functools.cache
 def _gloss_noise() -> frozenset[str]:
     return frozenset(_stemmer()(w) for w in _GLOSS_NOISE)
@@ -200,8 +206,7 @@ def _gloss_noise() -> frozenset[str]:
 
 def english_words(text: str) -> list[str]:
     """Content words of English text, Snowball-stemmed so that "compensation" meets "compensate"."""
-    stem = _stemmer()
-    return [stem(w) for w in _WORD.findall(normalize_for_search(text)) if w not in ENGLISH_STOPWORDS]
+    return [stem_word(w) for w in _WORD.findall(normalize_for_search(text)) if w not in ENGLISH_STOPWORDS]
 
 
 def _gloss_keys(gloss: str) -> list[str]:
@@ -298,7 +303,6 @@ def paired_english(term: str, texts: Iterable[str]) -> str | None:
 def english_vocabulary(texts: Iterable[str]) -> dict[str, set[str]]:
     """Stem → the forms it takes in the texts written mostly in English (more Latin words than
     Chinese characters); stop words and words of one or two letters left out."""
-    stem = _stemmer()
     vocabulary: dict[str, set[str]] = {}
     for text in texts:
         words = _LATIN_WORD.findall(text)
@@ -307,7 +311,7 @@ def english_vocabulary(texts: Iterable[str]) -> dict[str, set[str]]:
         for word in words:
             word = word.lower()
             if len(word) > 2 and word not in ENGLISH_STOPWORDS:
-                vocabulary.setdefault(stem(word), set()).add(word)
+                vocabulary.setdefault(stem_word(word), set()).add(word)
     return vocabulary
 
 

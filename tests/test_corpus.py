@@ -389,3 +389,22 @@ def test_document_error_is_a_corpus_error() -> None:
 def test_to_traditional() -> None:
     assert to_traditional("朝鲜无核化") == "朝鮮無核化"
     assert to_traditional("朝鮮無核化") == "朝鮮無核化"
+
+
+def test_the_same_file_read_twice_is_parsed_once(tmp_path, monkeypatch):
+    import corpus.loading
+
+    calls = []
+    real = corpus.loading.parse_text
+    monkeypatch.setattr(corpus.loading, "parse_text", lambda *a, **k: calls.append(1) or real(*a, **k))
+    body = "# 補充說明\n\n2019年2月27日，川普與金正恩在河內會面。\n"
+    first, copy, other = tmp_path / "a" / "notes.md", tmp_path / "b" / "notes.md", tmp_path / "c" / "other.md"
+    for path in (first, copy, other):
+        path.parent.mkdir()
+        path.write_text(body, "utf-8")
+    loader = DocumentLoader()
+    a, b = loader.load(first), loader.load(copy)
+    assert len(calls) == 1  # same bytes, same name: the stored copy is not parsed again
+    assert (b.source, b.id, b.text) == (str(copy), a.id, a.text)
+    c = loader.load(other)
+    assert len(calls) == 2 and c.id != a.id  # another name gives another id, so it is parsed
