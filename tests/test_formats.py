@@ -632,7 +632,7 @@ def test_a_pdf_citation_opens_on_its_page_with_the_passage_highlighted(fake_assi
     assert '<span class="pqa-page">p. 2</span>' in html and "二、飛彈試射" in html
     assert f'<mark class="pqa-passage">{render.html_text(cited.text)}</mark>' in html
     assert render.html_text(context.page_after) in html
-    assert render.source_title(1, cited).endswith(f"二、飛彈試射 · p\\. 2 · {cited.id}")  # Markdown-escaped
+    assert render.source_title(1, cited).endswith(f"二、飛彈試射 · p&#46; 2 · {cited.id}")  # Markdown-escaped
 
 
 def test_a_citation_without_pages_shows_no_page(fake_assistant):

@@ -88,7 +88,7 @@ def test_html_and_markdown_in_a_question_render_as_text(app):
     _, (messages, *_rest) = final(app, INJECTION)
     shown = messages[0].content
     assert "<" not in shown and ">" not in shown.replace("&gt;", "")
-    assert "&lt;script&gt;" in shown and "\\[x\\]\\(javascript:alert\\(1\\)\\)" in shown
+    assert "&lt;script&gt;" in shown and "&#91;x&#93;&#40;javascript:alert&#40;1&#41;&#41;" in shown
     assert "&amp;amp;" in shown
 
 
@@ -179,8 +179,19 @@ def citation(text: str, start: int = 100, section=("壹、前言",)) -> Citation
 
 
 def test_markdown_text_escapes_markup_and_drops_invisible_characters():
-    assert render.markdown_text("a*b_[c](d) <e> #") == "a\\*b\\_\\[c\\]\\(d\\) &lt;e&gt; \\#"
+    assert render.markdown_text("a*b_[c](d) <e> #") == "a&#42;b&#95;&#91;c&#93;&#40;d&#41; &lt;e&gt; &#35;"
     assert render.markdown_text("x\u202ey\u200bz\x00") == "xyz"
+
+
+def test_a_url_in_a_passage_keeps_its_characters():
+    """Escapes are character references, not backslashes: a Markdown renderer that links bare URLs
+    links this one as written (a backslash escape showed as ``english\\.yonhapnews\\.co\\.kr``)."""
+    import html
+
+    url = "http://english.yonhapnews.co.kr/news/2018/06/21/0200000000AEN20180621005900315.html"
+    escaped = render.markdown_text(f"Yonhap, <{url}>")
+    assert "\\" not in escaped
+    assert html.unescape(escaped) == f"Yonhap, <{url}>"
 
 
 def test_the_answering_sentence_is_marked_in_its_source():
@@ -244,5 +255,5 @@ def test_a_marker_the_next_sentence_repeats_is_left_out_and_markers_link_to_thei
     assert render.merged_markers(text, quotes[:2]) == text  # markers that are not the quotes': unchanged
     shown = render.answer_markdown(Answer("?", text, False, (first, second), quotes, "zh-Hant"))
     assert re.findall(r'href="#pqa-source-(\d)"', shown) == ["1", "2"]
-    assert "丙\\[3\\]說" in shown  # a bracketed number of the document's own text is no link
+    assert "丙&#91;3&#93;說" in shown  # a bracketed number of the document's own text is no link
     assert render.SOURCES_HINT.split(" · ")[1] in shown.replace("\\", "")

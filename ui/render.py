@@ -27,8 +27,10 @@ def plain(text: str) -> str:
 
 
 def markdown_text(text: str) -> str:
-    """``text`` escaped so that Markdown and HTML render it literally."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(plain(text), quote=False))
+    """``text`` escaped so that Markdown and HTML render it literally: Markdown's punctuation as
+    numeric character references, which never make markup and, unlike backslashes, never show (a
+    URL in a passage is linked as written, not as ``example\\.org``)."""
+    return _MARKDOWN_SPECIAL.sub(lambda m: f"&#{ord(m[1])};", html.escape(plain(text), quote=False))
 
 
 def html_text(text: str) -> str:
@@ -93,8 +95,8 @@ def merged_markers(text: str, quotes: Sequence[Quote]) -> str:
 
 
 def _linked_markers(markdown: str, sources: int) -> str:
-    """Each escaped ``\\[n\\]`` (``n`` one of the ``sources``) of an answer's Markdown as a link to its
-    source: the page's script opens and shows that source (see ``ui.page.SCRIPT``)."""
+    """Each escaped ``[n]`` (``&#91;n&#93;``, ``n`` one of the ``sources``) of an answer's Markdown as
+    a link to its source: the page's script opens and shows that source (see ``ui.page.SCRIPT``)."""
 
     def link(match: re.Match[str]) -> str:
         n = int(match.group(1))
@@ -102,7 +104,7 @@ def _linked_markers(markdown: str, sources: int) -> str:
             return match.group(0)
         return f'<a class="pqa-marker" href="#pqa-source-{n}" title="Source {n}">&#91;{n}&#93;</a>'
 
-    return re.sub(r"\\\[(\d+)\\\]", link, markdown)
+    return re.sub(r"&#91;(\d+)&#93;", link, markdown)
 
 
 def answer_markdown(answer: Answer, note: str = "") -> str:
