@@ -3,6 +3,7 @@ point), and a real browser uploading a PDF into the chat over the real models.""
 
 from __future__ import annotations
 
+import html
 import re
 import time
 from pathlib import Path
@@ -84,7 +85,7 @@ def test_a_bad_upload_is_refused_and_nothing_changes(app, tmp_path, chapter, nam
     good = write(tmp_path, "notes.md", NOTES)
     bad = write(tmp_path, name, data)
     reply, chosen, pick, sections, files, _ = app.documents_tab.upload([good, bad], [chapter.id])
-    reply = reply.replace("\\", "")  # Markdown escapes
+    reply = html.unescape(reply)  # Markdown escapes are character references
     assert "Could not add" in reply and message.split(":")[0] in reply
     assert str(tmp_path) not in reply  # the server's upload folder is not shown
     assert chosen == pick == sections == {"__type__": "update"} and files is None
