@@ -129,15 +129,15 @@ class DocumentLoader:
         if suffix in READERS:
             document = READERS[suffix]().run(data, doc_id=_doc_id(path), source=str(path), content_hash=key[0])
         else:
-            document = self._text(path, data)
+            document = self._text(path, data, key[0])
         if not any(unicodedata.category(ch)[0] not in "CZ" for ch in document.text):
             raise DocumentError(f"{path}: the document is empty (no visible text)")
         _recently_parsed.put(key, document)
         return document
 
     @staticmethod
-    def _text(path: Path, data: bytes) -> Document:
-        """A UTF-8 text or Markdown file."""
+    def _text(path: Path, data: bytes, content_hash: str) -> Document:
+        """A UTF-8 text or Markdown file (``content_hash``: the SHA-256 of ``data``)."""
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -148,7 +148,7 @@ class DocumentLoader:
             text,
             doc_id=_doc_id(path),
             source=str(path),
-            content_hash=hashlib.sha256(data).hexdigest(),
+            content_hash=content_hash,
             markdown=path.suffix.lower() in (".md", ".markdown"),
         )
 

@@ -201,7 +201,7 @@ def stem_word(word: str) -> str:
 
 @functools.cache
 def _gloss_noise() -> frozenset[str]:
-    return frozenset(_stemmer()(w) for w in _GLOSS_NOISE)
+    return frozenset(stem_word(w) for w in _GLOSS_NOISE)
 
 
 def english_words(text: str) -> list[str]:

@@ -17,6 +17,7 @@ therefore sets BLAS to one thread for good from its main thread (:func:`serve_qu
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,17 +26,15 @@ from typing import Any
 _lock = threading.Lock()
 _in_flight = 0
 _blas_limit: Any = None
-_controller: list[Any] = []
 
 
+@functools.cache
 def _threadpools() -> Any:
     """One ``threadpoolctl.ThreadpoolController``, made at the first question (making one scans the
     loaded libraries, about a millisecond)."""
-    if not _controller:
-        from threadpoolctl import ThreadpoolController
+    from threadpoolctl import ThreadpoolController
 
-        _controller.append(ThreadpoolController())
-    return _controller[0]
+    return ThreadpoolController()
 
 
 def serve_questions() -> None:
