@@ -118,6 +118,28 @@ class LinearModel:
         path.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
+class ThresholdJudge:
+    """A yes or no from a fitted model: its probability for one feature vector (in the order of
+    :attr:`features`) at or above the model's threshold."""
+
+    features: tuple[str, ...] = ()
+    """The features a subclass computes, in its order."""
+    what = "the model"
+
+    def __init__(self, model: LinearModel) -> None:
+        self.columns = model.columns(self.features)
+        if model.threshold is None:
+            raise ValueError(f"{self.what} needs a threshold")
+        self.model = model
+
+    def odds(self, features: np.ndarray) -> float:
+        """The model's probability for ``features``."""
+        return float(self.model.probabilities(features.reshape(1, -1)[:, self.columns])[0])
+
+    def run(self, features: np.ndarray) -> bool:
+        return self.odds(features) >= float(self.model.threshold or 0.0)
+
+
 def _read(name: str, what: str) -> Any:
     """The JSON of ``qa/models/<name>.json``; :class:`ModelError` naming ``what`` if it is missing or unreadable."""
     resource = MODELS / f"{name}.json"

@@ -19,7 +19,7 @@ import numpy as np
 
 from index.lexicon import MAX_PHRASE_WORDS, BilingualLexicon, english_words
 from index.tokenize import tokenize
-from qa.fitted import LinearModel, english_copies, with_english_copies
+from qa.fitted import ThresholdJudge, english_copies, with_english_copies
 from qa.language import AnalyzedQuery
 from qa.question_types import ZH_QUESTION_WORDS, QuestionTerms
 from qa.retrieval import Granularity, Rankings, RetrieverId
@@ -99,19 +99,9 @@ def off_topic_features(
     return english_copies(base, query.language)
 
 
-class OffTopicJudge:
-    """Whether a question is about something the collection does not hold, by the fitted model and
-    its threshold."""
+class OffTopicJudge(ThresholdJudge):
+    """Whether a question is about something the collection does not hold: the probability of it,
+    at or above the fitted model's threshold."""
 
-    def __init__(self, model: LinearModel) -> None:
-        self.columns = model.columns(OFF_TOPIC_FEATURES)
-        if model.threshold is None:
-            raise ValueError("the off-topic model needs a threshold")
-        self.model = model
-
-    def odds(self, features: np.ndarray) -> float:
-        """The model's probability that the collection does not hold what the question asks about."""
-        return float(self.model.probabilities(features.reshape(1, -1)[:, self.columns])[0])
-
-    def run(self, features: np.ndarray) -> bool:
-        return self.odds(features) >= float(self.model.threshold or 0.0)
+    features = OFF_TOPIC_FEATURES
+    what = "the off-topic model"

@@ -20,7 +20,7 @@ from corpus.characters import HAN
 from corpus.script import to_simplified
 from index.lexicon import MAX_HEADWORD_CHARS, BilingualLexicon, english_words, load_cedict
 from index.tokenize import ENGLISH_STOPWORDS, normalize_for_search, tokenize
-from qa.fitted import LinearModel, english_copies, with_english_copies
+from qa.fitted import ThresholdJudge, english_copies, with_english_copies
 from qa.language import AnalyzedQuery
 from qa.question_types import ZH_QUESTION_WORDS, QuestionTerms, asked_type
 from qa.ranking import DENSE_MEMBERS, CandidateFeatures
@@ -73,21 +73,12 @@ def refusal_features(
     return english_copies(base, query.language)
 
 
-class RefusalJudge:
-    """Whether to say the documents do not answer, by a fitted model and its threshold."""
+class RefusalJudge(ThresholdJudge):
+    """Whether to say the documents do not answer: the probability that the best passages do not
+    answer, at or above the fitted model's threshold."""
 
-    def __init__(self, model: LinearModel) -> None:
-        self.columns = model.columns(REFUSAL_FEATURES)
-        if model.threshold is None:
-            raise ValueError("the refusal model needs a threshold")
-        self.model = model
-
-    def odds(self, features: np.ndarray) -> float:
-        """The model's probability that the best passages do not answer."""
-        return float(self.model.probabilities(features.reshape(1, -1)[:, self.columns])[0])
-
-    def run(self, features: np.ndarray) -> bool:
-        return self.odds(features) >= float(self.model.threshold or 0.0)
+    features = REFUSAL_FEATURES
+    what = "the refusal model"
 
 
 _HAN_RUN = re.compile(f"[{HAN}]{{2,}}")
