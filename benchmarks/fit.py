@@ -20,7 +20,7 @@ import hashlib
 import json
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -350,6 +350,31 @@ def by_fuser(fuser: RankFuser, adjusted: bool = False) -> Ranked:
     return ranked
 
 
+def held_out_probabilities(features: Sequence[str], x: np.ndarray, y: np.ndarray, folds: np.ndarray) -> np.ndarray:
+    """Each case's probability from the logistic model fitted on the other :data:`FOLDS` folds."""
+    odds = np.zeros(len(y))
+    for f in range(FOLDS):
+        odds[folds == f] = logistic(features, x[folds != f], y[folds != f]).probabilities(x[folds == f])
+    return odds
+
+
+def held_out_refusals(
+    sets: Iterable[str], names: np.ndarray, labels: np.ndarray, odds: np.ndarray, threshold: float, refused: str
+) -> tuple[list[str], dict[str, dict[str, float]]]:
+    """Per set, the share of label-1 cases (which should be refused) and of label-0 cases (answerable)
+    whose held-out probability reaches ``threshold``: a Markdown row each (questions are asked both
+    ways, so a set has half as many questions as cases), and the model's notes (``refused`` names
+    the first share)."""
+    rows, notes = [], {}
+    for name in sets:
+        at = names == name
+        share = float(np.mean(odds[at & (labels == 1)] >= threshold))
+        wrongly = float(np.mean(odds[at & (labels == 0)] >= threshold))
+        notes[name] = {refused: round(share, 4), "answerable refused": round(wrongly, 4)}
+        rows.append(f"| {name} | {int(at.sum() // 2)} | {share:.3f} | {wrongly:.3f} |")
+    return rows, notes
+
+
 def report(sets: dict[str, Path], cache_dir: Path | None, models: Path | None) -> list[str]:
     """Fit on ``sets``, cross-validated by article; the report's Markdown lines. The models fitted on
     every fold are written to ``models`` when given."""
@@ -501,10 +526,7 @@ def report(sets: dict[str, Path], cache_dir: Path | None, models: Path | None) -
         fold_of += [c.fold, c.fold]
         set_of += [c.dataset, c.dataset]
     xr, yr, fr, sr = np.array(x_refusal), np.array(y_refusal), np.array(fold_of), np.array(set_of)
-    refusal_folds = {f: logistic(REFUSAL_FEATURES, xr[fr != f], yr[fr != f]) for f in range(FOLDS)}
-    odds = np.zeros(len(yr))
-    for f, model in refusal_folds.items():
-        odds[fr == f] = model.probabilities(xr[fr == f])
+    odds = held_out_probabilities(REFUSAL_FEATURES, xr, yr, fr)
     threshold = float(np.quantile(odds[yr == 0], 1 - MAX_ANSWERABLE_REFUSED))
     lines += [
         "",
@@ -516,13 +538,8 @@ def report(sets: dict[str, Path], cache_dir: Path | None, models: Path | None) -
         "| set | questions | own paragraph taken out: refused | answerable: refused |",
         "|---|---|---|---|",
     ]
-    refusal_notes = {}
-    for name in sets:
-        at = sr == name
-        refused = float(np.mean(odds[at & (yr == 1)] >= threshold))
-        wrongly = float(np.mean(odds[at & (yr == 0)] >= threshold))
-        refusal_notes[name] = {"refused": round(refused, 4), "answerable refused": round(wrongly, 4)}
-        lines.append(f"| {name} | {int(at.sum() // 2)} | {refused:.3f} | {wrongly:.3f} |")
+    rows, refusal_notes = held_out_refusals(sets, sr, yr, odds, threshold, "refused")
+    lines += rows
     refusal = replace(
         logistic(REFUSAL_FEATURES, xr, yr),
         threshold=threshold,

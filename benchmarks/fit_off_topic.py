@@ -173,10 +173,7 @@ def report(sets: dict[str, Path], cache_dir: Path | None, models: Path | None) -
     t0 = time.perf_counter()
     xs, ys, fs, ns = collected_examples(sets, settings)
     collected = time.perf_counter() - t0
-    by_fold = {f: fit.logistic(OFF_TOPIC_FEATURES, xs[fs != f], ys[fs != f]) for f in range(fit.FOLDS)}
-    odds = np.zeros(len(ys))
-    for f, model in by_fold.items():
-        odds[fs == f] = model.probabilities(xs[fs == f])
+    odds = fit.held_out_probabilities(OFF_TOPIC_FEATURES, xs, ys, fs)
     threshold = float(np.quantile(odds[ys == 0], 1 - MAX_ANSWERABLE_REFUSED))
     lines = [
         f"# Fitted off-topic refusal, {time.strftime('%Y-%m-%d')}",
@@ -190,13 +187,8 @@ def report(sets: dict[str, Path], cache_dir: Path | None, models: Path | None) -
         "| set | questions | asked of another collection: refused | asked of their own: refused |",
         "|---|---|---|---|",
     ]
-    notes = {}
-    for name in sets:
-        at = ns == name
-        refused = float(np.mean(odds[at & (ys == 1)] >= threshold))
-        wrongly = float(np.mean(odds[at & (ys == 0)] >= threshold))
-        notes[name] = {"another collection refused": round(refused, 4), "answerable refused": round(wrongly, 4)}
-        lines.append(f"| {name} | {int(at.sum() // 2)} | {refused:.3f} | {wrongly:.3f} |")
+    rows, notes = fit.held_out_refusals(sets, ns, ys, odds, threshold, "another collection refused")
+    lines += rows
     model = replace(
         fit.logistic(OFF_TOPIC_FEATURES, xs, ys),
         threshold=threshold,
