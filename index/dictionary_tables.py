@@ -47,13 +47,17 @@ def _dictionary_key() -> str:
 
 @contextlib.contextmanager
 def collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while a large table of small objects is built (its
-    passes over the growing table would double the time; the table holds no cycles)."""
+    """Build a large, long-lived table of small objects out of the cyclic garbage collector's way:
+    paused while it is built (its passes over the growing table would double the time), and frozen
+    after (``gc.freeze``), so that no later pass walks it again, including the interpreter's at
+    exit (0.6 s over CC-CEDICT's tables). Such tables hold no cycles; reference counting still
+    frees whatever is dropped."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
         if enabled:
             gc.enable()
 
