@@ -174,6 +174,26 @@ def test_a_saved_bm25_index_is_bm25s_s_format_and_scores_as_bm25s_does(tmp_path)
         assert np.array_equal(ours.scores(query), np.asarray(expected, np.float32))
 
 
+def test_the_bm25_columns_are_bm25s_s_to_the_bit():
+    import bm25s
+
+    from corpus.loading import load_default_document
+    from index.lexical import LexicalIndex
+    from index.tokenize import tokenize
+
+    text = load_default_document().text
+    texts = [text[i : i + 400] for i in range(0, len(text), 300)] + ["", "🙂", "Singapore Singapore summit"]
+    ours = LexicalIndex.build(texts)
+    theirs = bm25s.BM25(k1=1.2, b=0.75)
+    theirs.index([tokenize(t) for t in texts], show_progress=False)
+    assert set(ours.vocabulary) == set(theirs.vocab_dict)
+    for token, column in theirs.vocab_dict.items():
+        ours_at = slice(*ours.indptr[[ours.vocabulary[token], ours.vocabulary[token] + 1]]) if token else slice(0, 0)
+        theirs_at = slice(*theirs.scores["indptr"][[column, column + 1]]) if token else slice(0, 0)
+        assert np.array_equal(ours.indices[ours_at], theirs.scores["indices"][theirs_at]), token
+        assert np.array_equal(ours.data[ours_at], theirs.scores["data"][theirs_at]), token
+
+
 def test_pooled_vectors_are_the_length_weighted_mean_of_each_row_s_vectors():
     from index.store import pooled_vectors
 
