@@ -77,3 +77,25 @@ def test_the_kept_people_are_the_dictionary_s(tmp_path, request):
     lexicon._cedict_people.cache_clear()
     assert lexicon._cedict_people() == derived  # read back from the kept file
     assert list(tmp_path.glob("cedict-people-*.json"))
+
+
+def test_a_table_read_back_is_frozen_out_of_the_collector(tables_in):
+    import gc
+    import subprocess
+    import sys
+
+    derived, _ = _counting_table()
+    derived()  # keeps it
+    script = f"""
+import gc
+from pathlib import Path
+from index.dictionary_tables import derived_table, keep_tables_in
+keep_tables_in(Path({str(tables_in)!r}))
+table = derived_table("sample", "rules-1")(lambda: {{}})()
+tracked = {{id(o) for o in gc.get_objects()}}
+print(table == {{"普丁": ["vladimir", "putin"], "文在寅": ["moon", "jaein"]}}, id(table) in tracked,
+      any(id(v) in tracked for v in table.values()), gc.get_freeze_count() > 0)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "False", "False", "True"]
+    assert gc.isenabled()
