@@ -108,9 +108,9 @@ def _cedict_entries() -> dict[str, list[list]]:
 
 
 class _Dictionary(Mapping[str, tuple[DictionaryEntry, ...]]):
-    """CC-CEDICT's entries by headword, each headword's made :class:`DictionaryEntry` tuples when
-    first asked for: a build looks up a few thousand of the 120,000 headwords, and a question
-    only asks whether a word is one."""
+    """CC-CEDICT's entries by headword; a headword's :class:`DictionaryEntry` tuples are made when
+    it is first looked up (a build looks up a few thousand of the 120,000 headwords, and a question
+    only asks whether a word is one)."""
 
     def __init__(self, rows: dict[str, list[list]]) -> None:
         self._rows = rows
