@@ -46,7 +46,7 @@ def _dictionary_key() -> str:
 
 
 @contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
+def _out_of_collector() -> Iterator[None]:
     """Build a large, long-lived table of small objects out of the cyclic garbage collector's way:
     paused while it is built (its passes over the growing table would double the time), and frozen
     after (``gc.freeze``), so that no later pass walks it again, including the interpreter's at
@@ -64,18 +64,20 @@ def collector_paused() -> Iterator[None]:
 
 def derived_table(name: str, rules: str) -> Callable[[Callable[[], Table]], Callable[[], Table]]:
     """Make a function that derives a JSON-able table from the dictionary read it from the kept
-    copy when there is one (and keep one when there is not); ``rules`` names what derives it."""
+    copy when there is one (and keep one when there is not); ``rules`` names what derives it. The
+    table, read or derived, is kept out of the garbage collector's way (:func:`_out_of_collector`)."""
 
     def decorate(derive: Callable[[], Table]) -> Callable[[], Table]:
         @functools.cache
         def table() -> Table:
             directory = _location[0]
             if directory is None:
-                return derive()
+                with _out_of_collector():
+                    return derive()
             digest = hashlib.sha256(json.dumps([_dictionary_key(), rules]).encode()).hexdigest()[:16]
             path = directory / f"{name}-{digest}.json"
             try:
-                with collector_paused():
+                with _out_of_collector():
                     kept = json.loads(path.read_text("utf-8"))
                 if isinstance(kept, dict):
                     return kept  # type: ignore[return-value]
@@ -83,7 +85,8 @@ def derived_table(name: str, rules: str) -> Callable[[Callable[[], Table]], Call
                 pass
             except (OSError, ValueError) as exc:
                 log.warning("%s cannot be read (%s); deriving it again", path, exc)
-            derived = derive()
+            with _out_of_collector():
+                derived = derive()
             try:
                 directory.mkdir(parents=True, exist_ok=True)
                 write_file_atomically(path, json.dumps(derived, ensure_ascii=False).encode("utf-8"))

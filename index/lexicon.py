@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from corpus.characters import HAN, HAN_RUN
-from index.dictionary_tables import collector_paused, derived_table
+from index.dictionary_tables import derived_table
 from index.errors import MissingPackageError
 from index.tokenize import ENGLISH_STOPWORDS, TOKENIZER_VERSION, normalize_for_search
 
@@ -98,7 +98,7 @@ def _cedict_entries() -> dict[str, list[list]]:
 
     by_term: dict[str, list[list]] = {}
     try:
-        with gzip.open(_dictionary_file(), "rt", encoding="utf-8") as file, collector_paused():
+        with gzip.open(_dictionary_file(), "rt", encoding="utf-8") as file:
             for traditional, simplified, definitions in read_cedict_lines(file):
                 glosses = [g.strip() for g in definitions if g.strip()]
                 by_term.setdefault(normalize_for_search(traditional), []).append([traditional, simplified, glosses])
